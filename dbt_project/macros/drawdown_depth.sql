@@ -1,0 +1,26 @@
+{#-
+    Number of bucket levels the drawdown unrolls: the largest bucket_rank in
+    the built relation `ledger_relation` (the most packs one team holds),
+    never less than var `drawdown_min_depth`. Spark does not accept window
+    functions inside a recursive CTE, so the drawdown is unrolled per level
+    at compile time instead; models compile just before they run, so the
+    ledger already holds this run's data. Before the ledger exists (parse,
+    compile) the minimum is used.
+-#}
+{% macro drawdown_depth(ledger_relation) -%}
+    {%- set minimum = var('drawdown_min_depth') | int -%}
+    {%- if not execute -%}
+        {{ return(minimum) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(
+        database=ledger_relation.database,
+        schema=ledger_relation.schema,
+        identifier=ledger_relation.identifier,
+    ) -%}
+    {%- if existing is none -%}
+        {{ return(minimum) }}
+    {%- endif -%}
+    {%- set result = run_query('select max(bucket_rank) from ' ~ existing) -%}
+    {%- set deepest = result.columns[0].values()[0] -%}
+    {{ return([minimum, (deepest or 0) | int] | max) }}
+{%- endmacro %}

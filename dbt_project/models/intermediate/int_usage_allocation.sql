@@ -1,0 +1,133 @@
+{#-
+    The drawdown: how many tokens each charge draws from each bucket.
+
+    Buckets are processed level by level (bucket_rank 1, 2, ...): what a
+    bucket gives depends only on its own token events and on the charges'
+    residuals left by the lower-ranked buckets of the team. Within a bucket,
+    with R = cumulative eligible residual charges and I = cumulative token
+    events up to a charge's instant, the tokens lost so far (charged while the
+    bucket was empty) are max(0, max over earlier eligible charges of R - I);
+    a charge draws its residual minus the growth of that loss. This closed
+    form assumes the bucket's balance is never negative just before a charge;
+    the test assert_ledger_balance_never_negative guards it.
+
+    A charge is eligible for a bucket when the pack is active on its
+    usage_date and its residual is positive.
+-#}
+{%- set ledger = ref('int_team_pack_ledger') -%}
+{%- set depth = drawdown_depth(api.Relation.create(
+    database=ledger.database, schema=ledger.schema, identifier='int_team_pack_ledger'
+)) -%}
+{%- set charge_order -%}
+    partition by team_id
+    order by charge_ts, usage_id
+    rows between unbounded preceding and current row
+{%- endset -%}
+
+with level_0 as (
+    select
+        usage_id,
+        team_id,
+        usage_date,
+        charge_ts,
+        tokens,
+        tokens as residual_0
+    from {{ ref('stg_usage') }}
+),
+{% for k in range(1, depth + 1) %}
+level_{{ k }}_eligible as (
+    select
+        prev.*,
+        inflows.subscription_id as subscription_{{ k }},
+        inflows.inflow_to_charge as inflow_{{ k }},
+        case
+            when inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0 then 1 else 0
+        end as eligible_{{ k }}
+    from level_{{ k - 1 }} as prev
+    left join {{ ref('int_usage_bucket_inflows') }} as inflows
+        on prev.usage_id = inflows.usage_id and inflows.bucket_rank = {{ k }}
+),
+
+level_{{ k }}_shortfall as (
+    select
+        *,
+        max(case when eligible_{{ k }} = 1 then cumulative_{{ k }} - inflow_{{ k }} end)
+            over ({{ charge_order }}) as shortfall_{{ k }}
+    from (
+        select
+            *,
+            sum(case when eligible_{{ k }} = 1 then residual_{{ k - 1 }} else 0 end)
+                over ({{ charge_order }}) as cumulative_{{ k }}
+        from level_{{ k }}_eligible
+    ) as cumulated
+),
+
+level_{{ k }}_lost as (
+    select
+        *,
+        greatest(coalesce(shortfall_{{ k }}, 0), 0) as lost_{{ k }},
+        greatest(
+            coalesce(
+                lag(shortfall_{{ k }}) over (partition by team_id order by charge_ts, usage_id),
+                0
+            ),
+            0
+        ) as lost_before_{{ k }}
+    from level_{{ k }}_shortfall
+),
+
+level_{{ k }} as (
+    select
+        *,
+        residual_{{ k - 1 }} - drawn_{{ k }} as residual_{{ k }}
+    from (
+        select
+            *,
+            case
+                when eligible_{{ k }} = 1
+                    then residual_{{ k - 1 }} - (lost_{{ k }} - lost_before_{{ k }})
+                else 0
+            end as drawn_{{ k }}
+        from level_{{ k }}_lost
+    ) as drawn
+),
+{% endfor %}
+
+levels as (
+    {%- for k in range(1, depth + 1) %}
+    select {{ k }} as bucket_rank
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+unpivoted as (
+    select
+        final.usage_id,
+        final.team_id,
+        final.usage_date,
+        final.charge_ts,
+        levels.bucket_rank,
+        case levels.bucket_rank
+            {%- for k in range(1, depth + 1) %}
+            when {{ k }} then final.subscription_{{ k }}
+            {%- endfor %}
+        end as subscription_id,
+        case levels.bucket_rank
+            {%- for k in range(1, depth + 1) %}
+            when {{ k }} then final.drawn_{{ k }}
+            {%- endfor %}
+        end as tokens_drawn
+    from level_{{ depth }} as final
+    cross join levels
+)
+
+select
+    usage_id,
+    team_id,
+    subscription_id,
+    bucket_rank,
+    usage_date,
+    charge_ts,
+    cast(tokens_drawn as {{ dbt.type_bigint() }}) as tokens_drawn
+from unpivoted
+where tokens_drawn > 0

@@ -1,0 +1,56 @@
+-- Token distribution: per team, range and product used, the users in each token band
+-- (a user's total for the product in the range); all five bands are always listed.
+with user_totals as (
+    select
+        team_id,
+        as_of_date,
+        range_order,
+        time_range,
+        product_line_code,
+        product_name,
+        autodesk_id,
+        sum(tokens) as tokens
+    from {{ ref('report_range_usage') }}
+    group by
+        team_id, as_of_date, range_order, time_range, product_line_code, product_name, autodesk_id
+),
+
+products_used as (
+    select distinct team_id, as_of_date, range_order, time_range, product_line_code, product_name
+    from user_totals
+),
+
+bands as (
+    select 1 as band_order, '0-100' as band, 0 as min_tokens, 100 as max_tokens
+    union all select 2, '101-500', 101, 500
+    union all select 3, '501-1000', 501, 1000
+    union all select 4, '1001-5000', 1001, 5000
+    union all select 5, '5001+', 5001, null
+)
+
+select
+    products.team_id,
+    products.as_of_date,
+    products.range_order,
+    products.time_range,
+    products.product_name as product,
+    bands.band_order,
+    bands.band,
+    cast(count(totals.autodesk_id) as {{ dbt.type_bigint() }}) as users
+from products_used as products
+cross join bands
+left join user_totals as totals
+    on products.team_id = totals.team_id
+    and products.range_order = totals.range_order
+    and products.product_line_code = totals.product_line_code
+    and totals.tokens >= bands.min_tokens
+    and (bands.max_tokens is null or totals.tokens <= bands.max_tokens)
+group by
+    products.team_id,
+    products.as_of_date,
+    products.range_order,
+    products.time_range,
+    products.product_line_code,
+    products.product_name,
+    bands.band_order,
+    bands.band

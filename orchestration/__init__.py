@@ -1,0 +1,1 @@
+"""flex-usage: Flex token usage warehouse (Dagster code location and CLI)."""

@@ -1,0 +1,70 @@
+"""Warehouse assets: every dbt model (staging -> intermediate -> marts -> reports).
+
+dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
+``as_of_date``; the whole project is built with one ``dbt build`` invocation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.assets.ingest import WRITER_POOL
+from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
+from orchestration.settings import DBT_PROJECT_DIR
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The dbt project, its manifest prepared by `make manifest` (or by `dagster dev`)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    project.prepare_if_dev()
+    return project
+
+
+def _layer(dbt_resource_props: Mapping[str, Any]) -> str:
+    folders = dbt_resource_props.get("fqn", [])[1:-1]
+    return folders[0] if folders else "warehouse"
+
+
+class LayeredTranslator(DagsterDbtTranslator):
+    """Keys and groups dbt models by layer folder: ``reports/rpt_summary``, ...
+
+    Sources keep the default key ``[source, table]``, so ``raw/usage`` links the
+    dbt staging models to the ingest assets.
+    """
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "model":
+            return dg.AssetKey([_layer(dbt_resource_props), dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] != "model":
+            return super().get_group_name(dbt_resource_props)
+        return _layer(dbt_resource_props)
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
+    dagster_dbt_translator=LayeredTranslator(),
+    pool=WRITER_POOL,
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext,
+    config: RefreshConfig,
+    dbt: DbtCliResource,
+    landing: LandingResource,
+    warehouse: WarehouseResource,
+):
+    """Build and test every model for the run's as-of date."""
+    as_of = config.as_of_date(landing.folder)
+    args = ["build", "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+    with warehouse.write_lock():
+        yield from dbt.cli(args, context=context).stream()

@@ -1,0 +1,116 @@
+"""Check outcomes: what a suite found, in a form Dagster metadata and logs can carry."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+SAMPLE_SIZE = 5
+_MESSAGE_DETAILS = 3
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    """One expectation that failed.
+
+    ``target`` names what was checked (``usage.tokens``, ``usage.csv``,
+    ``rpt_summary``); ``rule`` says what was expected in words; ``sample``
+    holds a few unexpected values and ``rows`` the identifying columns of a few
+    offending rows (delivery and line, or team and range), all JSON-ready.
+    """
+
+    expectation: str
+    target: str
+    column: str | None
+    rule: str
+    unexpected_count: int | None
+    sample: tuple[Any, ...] = ()
+    rows: tuple[Mapping[str, Any], ...] = ()
+    error: str | None = None
+
+    def describe(self) -> str:
+        """One line: target, how many rows break the rule, a sample."""
+        if self.error is not None:
+            return f"{self.target}: could not be checked ({self.error})"
+        count = "" if self.unexpected_count is None else f"{self.unexpected_count} x "
+        text = f"{self.target}: {count}{self.rule}"
+        if self.sample:
+            text += " (e.g. " + ", ".join(_short(v) for v in self.sample[:3]) + ")"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expectation": self.expectation,
+            "target": self.target,
+            "column": self.column,
+            "rule": self.rule,
+            "unexpected_count": self.unexpected_count,
+            "sample": list(self.sample),
+            "rows": [dict(r) for r in self.rows],
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Result of one named check: passed or not, why, and whether failing blocks exports."""
+
+    name: str
+    passed: bool
+    message: str
+    blocking: bool = True
+    failures: tuple[FailedExpectation, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_failures(
+        cls,
+        name: str,
+        failures: Iterable[FailedExpectation],
+        *,
+        ok_message: str,
+        blocking: bool = True,
+        stats: Mapping[str, Any] | None = None,
+    ) -> CheckOutcome:
+        """Passed when ``failures`` is empty; else a message naming the first problems."""
+        failed = tuple(failures)
+        if not failed:
+            message = f"{name}: {ok_message}"
+        else:
+            details = "; ".join(f.describe() for f in failed[:_MESSAGE_DETAILS])
+            more = len(failed) - _MESSAGE_DETAILS
+            message = f"{name} failed: {details}" + (f" (+{more} more)" if more > 0 else "")
+        return cls(name, not failed, message, blocking, failed, dict(stats or {}))
+
+
+def plain(value: Any) -> Any:
+    """Convert numpy / pandas / date values to JSON-ready Python values (NaN -> None)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else plain(value.astype("datetime64[us]").item())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, datetime):
+        if value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = "null" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

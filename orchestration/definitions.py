@@ -1,0 +1,46 @@
+"""The Dagster code location: assets, checks, jobs, schedule, sensors and resources."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.exports import team_workbook
+from orchestration.assets.ingest import raw_deliveries, user_hashes
+from orchestration.assets.warehouse import dbt_project, warehouse_models
+from orchestration.jobs import (
+    exports_after_refresh,
+    exports_job,
+    new_delivery_sensor,
+    nightly_refresh,
+    refresh_job,
+)
+from orchestration.resources import ExportsResource, LandingResource, WarehouseResource
+from orchestration.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict:
+    """Resources for a landing folder, warehouse file and exports folder."""
+    return {
+        "landing": LandingResource(path=str(settings.landing_dir)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "exports": ExportsResource(path=str(settings.exports_dir)),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project(),
+            target=settings.dbt_target,
+            global_config_flags=["--no-use-colors", "--quiet"],
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_deliveries, user_hashes, warehouse_models, team_workbook],
+        jobs=[refresh_job, exports_job],
+        schedules=[nightly_refresh],
+        sensors=[new_delivery_sensor, exports_after_refresh],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,125 @@
+"""Jobs, the nightly schedule and the sensors that start them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets.exports import TEAMS, team_workbook
+from orchestration.assets.ingest import DELIVERIES
+from orchestration.ingest import deliveries as dlv
+from orchestration.settings import Settings
+from orchestration.warehouse import active_teams
+
+refresh_job = dg.define_asset_job(
+    "refresh_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(team_workbook),
+    description="Ingest pending deliveries, hash users, build and test every dbt model.",
+)
+exports_job = dg.define_asset_job(
+    "exports_job",
+    selection=dg.AssetSelection.assets(team_workbook),
+    partitions_def=TEAMS,
+    description="Write the nightly workbook of the selected teams.",
+)
+
+
+def refresh_run_config(as_of: date) -> dict:
+    """Run config giving every refresh asset the same as-of date."""
+    op_config = {"config": {"as_of": as_of.isoformat()}}
+    return {
+        "ops": {
+            "raw_deliveries": op_config,
+            "warehouse_models": op_config,
+        }
+    }
+
+
+def exports_run_config(as_of: date) -> dict:
+    return {"ops": {"exports__team_workbook": {"config": {"as_of": as_of.isoformat()}}}}
+
+
+def partition_range_tags(keys: list[str]) -> dict[str, str]:
+    """Tags that make one run cover a range of partitions (single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+
+
+def delivery_run_request(
+    instance: dg.DagsterInstance, landing: Path, as_of: date, run_key: str | None
+) -> dg.RunRequest | None:
+    """A refresh_job run over every complete delivery up to ``as_of``; None when there is none.
+
+    Unchanged deliveries in the range are skipped by the ingest asset itself.
+    """
+    found = sorted(d.delivery_date.isoformat() for d in dlv.discover(landing, as_of))
+    if not found:
+        return None
+    known = set(instance.get_dynamic_partitions(DELIVERIES.name))
+    new = [k for k in found if k not in known]
+    if new:
+        instance.add_dynamic_partitions(DELIVERIES.name, new)
+    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES.name) if k in set(found)]
+    return dg.RunRequest(
+        run_key=run_key,
+        run_config=refresh_run_config(as_of),
+        tags={**partition_range_tags(ordered), "flex/as_of": as_of.isoformat()},
+    )
+
+
+@dg.schedule(job=refresh_job, cron_schedule="0 2 * * *", execution_timezone="UTC")
+def nightly_refresh(context: dg.ScheduleEvaluationContext):
+    """02:00 UTC: refresh as of yesterday."""
+    run_day = (context.scheduled_execution_time or datetime.now(timezone.utc)).date()
+    as_of = run_day - timedelta(days=1)
+    request = delivery_run_request(
+        context.instance, Settings.from_env().landing_dir, as_of, run_key=f"nightly-{as_of}"
+    )
+    return request or dg.SkipReason(f"no complete delivery on or before {as_of}")
+
+
+@dg.sensor(job=refresh_job, minimum_interval_seconds=300)
+def new_delivery_sensor(context: dg.SensorEvaluationContext):
+    """Start a refresh when a new (or re-delivered) complete delivery appears."""
+    settings = Settings.from_env()
+    complete = dlv.discover(settings.landing_dir, None)
+    if not complete:
+        return dg.SkipReason(f"no complete delivery in {settings.landing_dir}")
+    fingerprint = ",".join(f"{d.delivery_date}:{d.manifest_sha256}" for d in complete)
+    if fingerprint == context.cursor:
+        return dg.SkipReason("no new complete delivery")
+    newest = max(d.delivery_date for d in complete)
+    context.update_cursor(fingerprint)
+    request = delivery_run_request(context.instance, settings.landing_dir, newest, run_key=None)
+    return request or dg.SkipReason("no complete delivery")
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[refresh_job],
+    request_job=exports_job,
+)
+def exports_after_refresh(context: dg.RunStatusSensorContext):
+    """After a successful refresh (all blocking checks passed), write every active team's
+    workbook in one run."""
+    as_of = date.fromisoformat(context.dagster_run.tags["flex/as_of"])
+    teams = active_teams(Settings.from_env().warehouse, as_of)
+    if not teams:
+        return dg.SkipReason(f"no active team in the reports as of {as_of}")
+    context.instance.add_dynamic_partitions(TEAMS.name, teams)
+    return dg.RunRequest(
+        run_key=f"exports-{context.dagster_run.run_id}",
+        run_config=exports_run_config(as_of),
+        tags={**partition_range_tags(ordered_teams(context.instance, teams)),
+              "flex/as_of": as_of.isoformat()},
+    )
+
+
+def ordered_teams(instance: dg.DagsterInstance, teams: list[str]) -> list[str]:
+    """``teams`` in the dynamic partition order (a range is contiguous in that order)."""
+    wanted = set(teams)
+    return [k for k in instance.get_dynamic_partitions(TEAMS.name) if k in wanted]

@@ -1,0 +1,147 @@
+"""`refresh`: run the same Dagster jobs the schedule runs, in this process.
+
+1. refresh_job over the complete deliveries dated on or before the as-of date
+   (ingest of the new or re-delivered ones, user hashes, dbt build + tests);
+2. exports_job over every active team (the nightly workbooks), only when 1 succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration import privacy
+from orchestration import warehouse as wh
+from orchestration.definitions import build_definitions
+from orchestration.ingest import deliveries as dlv
+from orchestration.jobs import (
+    delivery_run_request,
+    exports_run_config,
+    ordered_teams,
+    partition_range_tags,
+)
+from orchestration.settings import Settings
+
+
+class RefreshError(RuntimeError):
+    """A refresh could not complete; the message names the delivery, file or check."""
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did, for the CLI summary and for tests."""
+
+    as_of: date
+    warehouse: Path
+    exports_dir: Path
+    deliveries_ingested: list[str] = field(default_factory=list)
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    checks_passed: int = 0
+    checks_failed: int = 0
+    checks_warned: int = 0
+    workbooks: list[Path] = field(default_factory=list)
+
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def _require_hash_key_if_needed(landing: Path, as_of: date) -> None:
+    """Refuse to start when the newest team snapshot hides PII and no key is set."""
+    if os.environ.get(privacy.ENV_PII_KEY):
+        return
+    complete = dlv.discover(landing, as_of)
+    if complete and privacy.delivery_hides_pii(max(complete, key=lambda d: d.delivery_date).path):
+        privacy.hash_key(required=True)
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            text = error.message.strip() if error else "unknown error"
+            lines.append(f"step {event.step_key} failed: {text}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            lines.append(
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+            )
+    return "\n".join(lines) or "the refresh run failed"
+
+
+def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if mat.asset_key == dg.AssetKey(["raw", "usage"]):
+            meta = mat.metadata
+            summary.rows_loaded = meta["rows_loaded_this_run"].value
+            summary.rows_rejected = meta["rows_rejected_this_run"].value
+            summary.deliveries_ingested = list(meta["ingested_deliveries"].value)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            summary.checks_passed += 1
+        elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+            summary.checks_warned += 1
+        else:
+            summary.checks_failed += 1
+
+
+def refresh(
+    landing_dir: Path,
+    as_of: date | None = None,
+    warehouse: Path | None = None,
+    exports_dir: Path | None = None,
+    write_exports: bool = True,
+) -> RefreshResult:
+    """Ingest, build and export as of ``as_of`` (default: the newest complete delivery)."""
+    env = Settings.from_env()
+    settings = Settings(
+        landing_dir=Path(landing_dir).resolve(),
+        warehouse=Path(warehouse or env.warehouse).resolve(),
+        exports_dir=Path(exports_dir or env.exports_dir).resolve(),
+        reject_threshold=env.reject_threshold,
+        dbt_target=env.dbt_target,
+    )
+    complete = dlv.discover(settings.landing_dir, as_of)
+    if not complete:
+        raise RefreshError(
+            f"no complete delivery (folder YYYY-MM-DD with manifest.json) in {settings.landing_dir}"
+            + (f" dated on or before {as_of}" if as_of else "")
+        )
+    as_of = as_of or max(d.delivery_date for d in complete)
+    _require_hash_key_if_needed(settings.landing_dir, as_of)
+
+    defs = build_definitions(settings)
+    instance = _instance()
+    summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
+    with wh.refresh_lock(settings.warehouse):
+        request = delivery_run_request(instance, settings.landing_dir, as_of, run_key=None)
+        result = defs.resolve_job_def("refresh_job").execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+        _collect(result, summary)
+        if not result.success:
+            raise RefreshError(_failure_message(result))
+        if write_exports:
+            teams = wh.active_teams(settings.warehouse, as_of)
+            if teams:
+                instance.add_dynamic_partitions("teams", teams)
+                exports = defs.resolve_job_def("exports_job").execute_in_process(
+                    run_config=exports_run_config(as_of),
+                    instance=instance,
+                    tags=partition_range_tags(ordered_teams(instance, teams)),
+                    raise_on_error=False,
+                )
+                if not exports.success:
+                    raise RefreshError(_failure_message(exports))
+            summary.workbooks = sorted(settings.exports_dir.glob(f"*/{as_of}/*.xlsx"))
+    return summary

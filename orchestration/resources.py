@@ -1,0 +1,78 @@
+"""Dagster resources: the warehouse file, the landing folder and the exports folder."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from pydantic import Field
+
+from orchestration import warehouse as wh
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse. Writers take the file's writer lock; readers open read-only."""
+
+    path: str
+    lock_wait_seconds: float = 600.0
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with wh.writer_lock(self.file, self.lock_wait_seconds):
+            con = wh.connect(self.file)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """The writer lock alone, for writers that open the file themselves (dbt)."""
+        with wh.writer_lock(self.file, self.lock_wait_seconds):
+            yield
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The folder where upstream writes one delivery folder per day."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+
+class ExportsResource(dg.ConfigurableResource):
+    """The folder that receives the workbooks and on-demand exports."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path)
+
+
+class RefreshConfig(dg.Config):
+    """Run configuration shared by the refresh assets."""
+
+    as_of: str = Field(
+        default="", description="Report date YYYY-MM-DD; empty = the newest complete delivery."
+    )
+
+    def as_of_date(self, landing: Path) -> date:
+        from orchestration.ingest.deliveries import discover
+
+        if self.as_of:
+            return date.fromisoformat(self.as_of)
+        complete = discover(landing, None)
+        if not complete:
+            raise dg.Failure(f"no complete delivery in {landing}: nothing to report on")
+        return max(d.delivery_date for d in complete)

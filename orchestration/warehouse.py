@@ -1,0 +1,87 @@
+"""The DuckDB warehouse file: connections and the single-writer lock.
+
+DuckDB allows one writing process per file. Every writer (ingest, hashing,
+dbt, a second `flex-usage refresh`) takes an exclusive advisory lock on a
+sibling ``.lock`` file first; readers open the file read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse's writer lock."""
+
+
+def lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+@contextlib.contextmanager
+def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the exclusive writer lock; wait up to ``wait_seconds`` for it, then fail clearly."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path(warehouse), os.O_CREAT | os.O_RDWR, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"another refresh is writing {warehouse} (lock {lock_path(warehouse)} "
+                        "is held); wait for it to finish and run again"
+                    ) from None
+                time.sleep(0.5)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def refresh_lock(warehouse: Path) -> Iterator[None]:
+    """Held for a whole refresh: a second refresh of the same warehouse stops at once."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    path = warehouse.with_name(warehouse.name + ".refresh.lock")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WarehouseBusyError(
+                f"another refresh of {warehouse} is running; it was left alone. "
+                "Run again when it has finished."
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; writers must hold :func:`writer_lock`."""
+    if not read_only:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(warehouse), read_only=read_only)
+
+
+def active_teams(warehouse: Path, as_of: date) -> list[str]:
+    """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
+    con = connect(warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            "select team_id from main.rpt_summary where as_of_date = ? order by team_id", [as_of]
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
