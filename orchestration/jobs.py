@@ -21,7 +21,6 @@ refresh_job = dg.define_asset_job(
 exports_job = dg.define_asset_job(
     "exports_job",
     selection=dg.AssetSelection.assets(team_workbook),
-    partitions_def=TEAMS,
     description="Write the nightly workbook of the selected teams.",
 )
 

@@ -313,6 +313,7 @@ class State:
 
 
 def _deliveries(landing: Path, as_of: date) -> list[tuple[date, Path]]:
+    """Complete, valid delivery folders dated <= D, oldest first."""
     found = []
     for folder in landing.iterdir():
         if not folder.is_dir() or not DATE_RE.fullmatch(folder.name):
@@ -321,19 +322,32 @@ def _deliveries(landing: Path, as_of: date) -> list[tuple[date, Path]]:
             day = date.fromisoformat(folder.name)
         except ValueError:
             continue
-        if day <= as_of and (folder / "manifest.json").is_file():
-            _check_manifest(folder)
+        if day <= as_of and (folder / "manifest.json").is_file() and _valid(folder):
             found.append((day, folder))
     return sorted(found)
 
 
-def _check_manifest(folder: Path) -> None:
-    """Hand-made deliveries are always valid; fail loudly if one is not."""
+def _valid(folder: Path) -> bool:
+    """Manifest date, every file listed and present, sha256, record count, required columns.
+
+    An invalid folder is treated as absent (the reference has no memory of what an earlier
+    version of a re-delivered folder loaded).
+    """
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["delivery_date"] == folder.name, folder
-    for name in FILES:
-        digest = hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        assert manifest["files"][name]["sha256"] == digest, (folder, name)
+    if manifest.get("delivery_date") != folder.name:
+        return False
+    for name, columns in FILES.items():
+        entry = manifest.get("files", {}).get(name)
+        path = folder / name
+        if entry is None or not path.is_file():
+            return False
+        if hashlib.sha256(path.read_bytes()).hexdigest() != entry.get("sha256"):
+            return False
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header, *records = list(csv.reader(handle))
+        if len(records) != entry.get("rows") or not set(columns) <= set(header):
+            return False
+    return True
 
 
 def _parse_delivery(folder: Path) -> dict[str, list[dict]]:

@@ -1,21 +1,23 @@
 {#-
     Number of bucket levels the drawdown unrolls: the largest bucket_rank in
-    the built relation `ledger_relation` (the most packs one team holds),
+    the built int_team_pack_ledger (the most packs one team holds),
     never less than var `drawdown_min_depth`. Spark does not accept window
     functions inside a recursive CTE, so the drawdown is unrolled per level
     at compile time instead; models compile just before they run, so the
     ledger already holds this run's data. Before the ledger exists (parse,
-    compile) the minimum is used.
+    compile) the minimum is used; unit tests, whose ledger is a fixture,
+    fall back to the table in the target schema or to the minimum.
 -#}
-{% macro drawdown_depth(ledger_relation) -%}
+{% macro drawdown_depth() -%}
     {%- set minimum = var('drawdown_min_depth') | int -%}
     {%- if not execute -%}
         {{ return(minimum) }}
     {%- endif -%}
+    {%- set ledger = ref('int_team_pack_ledger') -%}
     {%- set existing = adapter.get_relation(
-        database=ledger_relation.database,
-        schema=ledger_relation.schema,
-        identifier=ledger_relation.identifier,
+        database=ledger.database or target.database,
+        schema=ledger.schema or target.schema,
+        identifier='int_team_pack_ledger',
     ) -%}
     {%- if existing is none -%}
         {{ return(minimum) }}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 SAMPLE_SIZE = 5
 _MESSAGE_DETAILS = 3
@@ -39,8 +39,9 @@ class FailedExpectation:
             return f"{self.target}: could not be checked ({self.error})"
         count = "" if self.unexpected_count is None else f"{self.unexpected_count} x "
         text = f"{self.target}: {count}{self.rule}"
-        if self.sample:
-            text += " (e.g. " + ", ".join(_short(v) for v in self.sample[:3]) + ")"
+        examples = [_row_text(r) for r in self.rows] or [_short(v) for v in self.sample]
+        if examples:
+            text += " (e.g. " + "; ".join(examples[:3]) + ")"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,28 +75,35 @@ class CheckOutcome:
         failures: Iterable[FailedExpectation],
         *,
         ok_message: str,
+        fail_message: str | None = None,
         blocking: bool = True,
         stats: Mapping[str, Any] | None = None,
     ) -> CheckOutcome:
-        """Passed when ``failures`` is empty; else a message naming the first problems."""
+        """Passed when ``failures`` is empty; else a message naming the first problems.
+
+        ``fail_message``, when given, leads the failure message before the details.
+        """
         failed = tuple(failures)
         if not failed:
             message = f"{name}: {ok_message}"
         else:
             details = "; ".join(f.describe() for f in failed[:_MESSAGE_DETAILS])
             more = len(failed) - _MESSAGE_DETAILS
-            message = f"{name} failed: {details}" + (f" (+{more} more)" if more > 0 else "")
+            lead = f"{fail_message}: " if fail_message else ""
+            message = f"{name} failed: {lead}{details}" + (f" (+{more} more)" if more > 0 else "")
         return cls(name, not failed, message, blocking, failed, dict(stats or {}))
 
 
 def plain(value: Any) -> Any:
-    """Convert numpy / pandas / date values to JSON-ready Python values (NaN -> None)."""
+    """Convert numpy / pandas / date values to JSON-ready Python values (missing -> None)."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
+    if pd.isna(value):
+        return None
     if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else plain(value.astype("datetime64[us]").item())
+        return plain(value.astype("datetime64[us]").item())
     if isinstance(value, np.generic):
         return plain(value.item())
     if isinstance(value, datetime):
@@ -104,8 +112,6 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
@@ -114,3 +120,7 @@ def plain(value: Any) -> Any:
 def _short(value: Any, limit: int = 60) -> str:
     text = "null" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _row_text(row: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={_short(v)}" for k, v in row.items())

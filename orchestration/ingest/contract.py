@@ -74,6 +74,7 @@ class Entity:
     """
 
     name: str
+    noun: str
     snapshot: bool
     columns: tuple[Column, ...]
     key: tuple[str, ...]
@@ -89,20 +90,16 @@ class Entity:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
-
-_S, _D, _T, _I, _B, _E = Kind.STRING, Kind.DATE, Kind.TIMESTAMP, Kind.INTEGER, Kind.BOOLEAN, Kind.ENUM
 
 TEAMS = Entity(
     "teams",
+    noun="team",
     snapshot=True,
     columns=(
         Column("team_id", pattern=TEAM_ID_PATTERN),
         Column("team_alias"),
-        Column("include_pii", _B),
-        Column("status", _E, values=("active", "merged")),
+        Column("include_pii", Kind.BOOLEAN),
+        Column("status", Kind.ENUM, values=("active", "merged")),
         Column("merged_into_team_id", nullable=True, references="teams"),
     ),
     key=("team_id",),
@@ -110,6 +107,7 @@ TEAMS = Entity(
 
 USERS = Entity(
     "users",
+    noun="user",
     snapshot=True,
     columns=(
         Column("autodesk_id"),
@@ -122,29 +120,32 @@ USERS = Entity(
 
 TEAM_MEMBERS = Entity(
     "team_members",
+    noun="team member",
     snapshot=True,
     columns=(
         Column("team_id", references="teams"),
         Column("autodesk_id", references="users"),
-        Column("role", _E, values=("admin", "user")),
+        Column("role", Kind.ENUM, values=("admin", "user")),
     ),
     key=("team_id", "autodesk_id"),
 )
 
 PRODUCTS = Entity(
     "products",
+    noun="product",
     snapshot=True,
     columns=(
         Column("product_line_code"),
         Column("product_name"),
-        Column("tokens_per_day", _I),
-        Column("usage_category", _E, values=("DESKTOP_PRODUCT", "CLOUD_SERVICE")),
+        Column("tokens_per_day", Kind.INTEGER),
+        Column("usage_category", Kind.ENUM, values=("DESKTOP_PRODUCT", "CLOUD_SERVICE")),
     ),
     key=("product_line_code",),
 )
 
 TOKEN_PACKS = Entity(
     "token_packs",
+    noun="pack",
     snapshot=True,
     columns=(
         Column("subscription_id"),
@@ -152,10 +153,10 @@ TOKEN_PACKS = Entity(
         Column("team_id", references="teams"),
         Column("offering_name"),
         Column("term"),
-        Column("tokens_purchased", _I),
-        Column("purchase_date", _D),
-        Column("start_date", _D),
-        Column("end_date", _D),
+        Column("tokens_purchased", Kind.INTEGER),
+        Column("purchase_date", Kind.DATE),
+        Column("start_date", Kind.DATE),
+        Column("end_date", Kind.DATE),
         Column("reseller_name", nullable=True),
         Column("reseller_email", nullable=True),
     ),
@@ -166,18 +167,19 @@ TOKEN_PACKS = Entity(
 
 TOKEN_EVENTS = Entity(
     "token_events",
+    noun="token event",
     snapshot=False,
     columns=(
         Column("event_id"),
-        Column("event_ts", _T),
+        Column("event_ts", Kind.TIMESTAMP),
         Column("team_id", references="teams"),
         Column("subscription_id", references="token_packs"),
         Column(
             "event_type",
-            _E,
+            Kind.ENUM,
             values=("purchase", "move_in", "move_out", "merge_in", "merge_out", "adjustment"),
         ),
-        Column("tokens", _I),
+        Column("tokens", Kind.INTEGER),
         Column("related_team_id", nullable=True, references="teams"),
     ),
     key=("event_id",),
@@ -197,6 +199,7 @@ TOKEN_EVENTS = Entity(
 
 USAGE = Entity(
     "usage",
+    noun="usage row",
     snapshot=False,
     columns=(
         Column("usage_id"),
@@ -204,9 +207,9 @@ USAGE = Entity(
         Column("autodesk_id", references="users"),
         Column("product_line_code", references="products"),
         Column("version"),
-        Column("usage_date", _D),
-        Column("charge_ts", _T),
-        Column("tokens", _I),
+        Column("usage_date", Kind.DATE),
+        Column("charge_ts", Kind.TIMESTAMP),
+        Column("tokens", Kind.INTEGER),
     ),
     key=("usage_id",),
     minimum=(("tokens", 0),),

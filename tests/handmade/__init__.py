@@ -4,12 +4,3 @@ Each scenario module exposes ``stages(landing: Path) -> Iterator[date]``: it wri
 delivery folders into ``landing`` and yields an as-of date whenever the landing is ready
 to be refreshed and compared with the reference; it may rewrite folders between stages.
 """
-
-from handmade import example, late_rows, merge_moves, privacy
-
-SCENARIOS = {
-    "example": example.stages,
-    "merge_moves": merge_moves.stages,
-    "privacy": privacy.stages,
-    "late_rows": late_rows.stages,
-}

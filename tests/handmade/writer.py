@@ -75,3 +75,18 @@ def write_delivery(
         content = {"delivery_date": day, "files": files}
         (folder / "manifest.json").write_text(json.dumps(content, indent=1), encoding="utf-8")
     return folder
+
+
+def usage(usage_id: str, team: str, user: str, product: str, version: str, ts: str, tokens: int):
+    """A usage.csv row; usage_date is the UTC date of the charge timestamp."""
+    return (usage_id, team, user, product, version, ts[:10], ts, tokens)
+
+
+def event(event_id: str, ts: str, team: str, pack: str, kind: str, tokens: int, other=None):
+    """A token_events.csv row."""
+    return (event_id, ts, team, pack, kind, tokens, other)
+
+
+def pack(sub: str, team: str, tokens: int, start: str, end: str, reseller=(None, None)):
+    """A token_packs.csv row bought on its start date (contract number derived from the id)."""
+    return (sub, f"CN-{sub}", team, "Flex", "Annual", tokens, start, start, end, *reseller)

@@ -1,10 +1,5 @@
 {#- Portable helpers for the report models (DuckDB and Spark). -#}
 
-{% macro as_of_date() -%}
-    cast('{{ var("as_of_date") }}' as date)
-{%- endmacro %}
-
-
 {% macro report_add_days(days, date_expr) -%}
     {#- Adds a (possibly negative) number of days to a date and keeps it a date. -#}
     cast({{ dbt.dateadd('day', days, date_expr) }} as date)

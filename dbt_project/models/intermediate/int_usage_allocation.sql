@@ -12,19 +12,22 @@
     the test assert_ledger_balance_never_negative guards it.
 
     A charge is eligible for a bucket when the pack is active on its
-    usage_date and its residual is positive.
+    usage_date and its residual is positive. The number of levels is the most
+    packs one team holds (see the drawdown_depth macro): Spark refuses window
+    functions in a recursive CTE, so the levels are unrolled at compile time.
 -#}
-{%- set ledger = ref('int_team_pack_ledger') -%}
-{%- set depth = drawdown_depth(api.Relation.create(
-    database=ledger.database, schema=ledger.schema, identifier='int_team_pack_ledger'
-)) -%}
+{%- set depth = drawdown_depth() -%}
 {%- set charge_order -%}
     partition by team_id
     order by charge_ts, usage_id
     rows between unbounded preceding and current row
 {%- endset -%}
 
-with level_0 as (
+with inflows as (
+    {{ usage_bucket_inflows(ref('stg_usage'), ref('stg_token_events'), ref('int_team_pack_ledger')) }}
+),
+
+level_0 as (
     select
         usage_id,
         team_id,
@@ -44,7 +47,7 @@ level_{{ k }}_eligible as (
             when inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0 then 1 else 0
         end as eligible_{{ k }}
     from level_{{ k - 1 }} as prev
-    left join {{ ref('int_usage_bucket_inflows') }} as inflows
+    left join inflows
         on prev.usage_id = inflows.usage_id and inflows.bucket_rank = {{ k }}
 ),
 

@@ -1,5 +1,5 @@
 -- Subscriptions: per reported team and pack the team has held (has a ledger event on).
--- Remaining counts only for active packs (positive balance), expired tokens only for expired ones.
+-- fct_team_pack_balance already zeroes remaining unless Active and expired unless Expired.
 select
     balances.team_id,
     teams.as_of_date,
@@ -12,14 +12,8 @@ select
     packs.end_date,
     balances.status,
     cast(balances.tokens_drawn as {{ dbt.type_bigint() }}) as tokens_used,
-    cast(
-        case when balances.status = 'Active' and balances.balance > 0 then balances.balance else 0 end
-        as {{ dbt.type_bigint() }}
-    ) as tokens_remaining,
-    cast(
-        case when balances.status = 'Expired' then balances.expired_tokens else 0 end
-        as {{ dbt.type_bigint() }}
-    ) as tokens_expired,
+    cast(balances.remaining_tokens as {{ dbt.type_bigint() }}) as tokens_remaining,
+    cast(balances.expired_tokens as {{ dbt.type_bigint() }}) as tokens_expired,
     packs.reseller_name,
     packs.reseller_email
 from {{ ref('fct_team_pack_balance') }} as balances

@@ -4,8 +4,7 @@ with pack_figures as (
     select
         team_id,
         sum(case when status = 'Active' then tokens_drawn else 0 end) as tokens_used,
-        sum(case when status = 'Active' and balance > 0 then balance else 0 end)
-            as tokens_remaining
+        sum(case when status = 'Active' then remaining_tokens else 0 end) as tokens_remaining
     from {{ ref('fct_team_pack_balance') }}
     group by team_id
 ),

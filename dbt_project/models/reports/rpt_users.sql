@@ -1,5 +1,5 @@
 -- Users: per member of the team (team_members snapshot); products used in this team in
--- Past 12 months and the last usage date in this team up to D. user_sort is the export order key.
+-- Past 12 months and the last usage date in this team up to D.
 with user_products as (
     select distinct team_id, autodesk_id, product_name
     from {{ ref('report_range_usage') }}
@@ -31,8 +31,7 @@ select
     users.last_name,
     members.role,
     products.products_used,
-    last_used.last_used,
-    users.user_name as user_sort
+    last_used.last_used
 from {{ ref('stg_team_members') }} as members
 inner join {{ ref('report_teams') }} as teams on members.team_id = teams.team_id
 inner join {{ ref('report_team_users') }} as users

@@ -1,0 +1,20 @@
+-- No charge draws more than the bucket holds, nor from a bucket that is not
+-- active on the charge's usage_date or not held by the charge's team.
+select
+    usage_id,
+    subscription_id,
+    'overdrawn' as problem
+from ({{ bucket_charge_balances() }}) as balances
+where tokens_drawn > 0 and balance_after < 0
+union all
+select
+    a.usage_id,
+    a.subscription_id,
+    'not an active bucket of the team' as problem
+from {{ ref('int_usage_allocation') }} as a
+left join ({{ bucket_charge_balances() }}) as i
+    on
+        a.usage_id = i.usage_id
+        and a.subscription_id = i.subscription_id
+        and a.team_id = i.team_id
+where i.usage_id is null

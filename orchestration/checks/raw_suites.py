@@ -1,0 +1,177 @@
+"""Data-quality suites of the raw layer, derived from the landing contract.
+
+Each raw entity table gets one check, judged on the deliveries a run ingested:
+required columns and types, non-null values, keys unique per delivery,
+accepted values, patterns, minimums, date order, facts not dated after their
+delivery and references resolving within the same delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import duckdb
+import great_expectations.expectations as gxe
+import pandas as pd
+from great_expectations.expectations import Expectation
+
+from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
+from orchestration.checks.outcome import CheckOutcome
+from orchestration.checks.warehouse_io import date_list, frame, table_columns
+from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
+
+RAW_SCHEMA = "raw"
+LINEAGE_COLUMNS = {"delivery_date": "DATE", "source_line": "BIGINT"}
+ROW_LOCATION = ("delivery_date", "source_line")
+
+# The date a fact row is about (SQL over the raw table aliased ``t``), per increment.
+FACT_DATES: dict[str, tuple[str, str]] = {
+    "usage": ("usage_date", "t.usage_date"),
+    "token_events": ("event_date", "cast(t.event_ts as date)"),
+}
+
+
+def raw_check_name(entity: str) -> str:
+    """Name of the check of one raw entity table, e.g. ``raw_usage_quality``."""
+    return f"raw_{entity}_quality"
+
+
+def check_raw_table(
+    con: duckdb.DuckDBPyConnection, entity: Entity, delivery_dates: Sequence[date]
+) -> CheckOutcome:
+    """Validate the rows of ``raw.<entity>`` that came with ``delivery_dates``."""
+    name = raw_check_name(entity.name)
+    deliveries = date_list(delivery_dates)
+    schema_failures = validate(_schema_suite(con, entity))
+    if schema_failures:
+        return CheckOutcome.from_failures(name, schema_failures, ok_message="")
+    suite = _data_suite(con, entity, deliveries)
+    return CheckOutcome.from_failures(
+        name,
+        validate(suite),
+        ok_message=f"{len(suite.frame)} rows of {len(deliveries)} deliveries valid",
+        stats={"rows": len(suite.frame), "deliveries": [d.isoformat() for d in deliveries]},
+    )
+
+
+def check_raw_layer(
+    con: duckdb.DuckDBPyConnection, delivery_dates: Sequence[date]
+) -> list[CheckOutcome]:
+    """Every raw entity table's check, in contract order."""
+    return [check_raw_table(con, entity, delivery_dates) for entity in ENTITIES]
+
+
+def _required_types(entity: Entity) -> dict[str, str]:
+    return {c.name: c.kind.sql_type for c in entity.columns} | LINEAGE_COLUMNS
+
+
+def _schema_suite(con: duckdb.DuckDBPyConnection, entity: Entity) -> FrameSuite:
+    """One row holding each present column's DuckDB type, checked against the contract."""
+    actual = table_columns(con, RAW_SCHEMA, entity.name)
+    types = pd.DataFrame({column: [data_type] for column, data_type in actual.items()})
+    expectations: list[Expectation] = []
+    for column, sql_type in _required_types(entity).items():
+        target = f"{entity.name}.{column}"
+        expectations.append(
+            gxe.ExpectColumnToExist(column=column, meta=expectation_meta(target, "missing column"))
+        )
+        if column in actual:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=column,
+                    value_set=[sql_type],
+                    meta=expectation_meta(target, f"column type must be {sql_type}"),
+                )
+            )
+    return FrameSuite(f"{entity.name}_schema", types, expectations)
+
+
+def _data_suite(
+    con: duckdb.DuckDBPyConnection, entity: Entity, deliveries: list[date]
+) -> FrameSuite:
+    table = entity.name
+    selected = [f"t.{c}" for c in (*entity.column_names, *LINEAGE_COLUMNS)]
+    expectations: list[Expectation] = []
+
+    def add(expectation: type[Expectation], subject: str, rule: str, **kwargs: object) -> None:
+        meta = expectation_meta(f"{table}.{subject}", rule)
+        expectations.append(expectation(meta=meta, **kwargs))
+
+    for column in (*(c.name for c in entity.columns if not c.nullable), *LINEAGE_COLUMNS):
+        add(gxe.ExpectColumnValuesToNotBeNull, column, "null value", column=column)
+    add(
+        gxe.ExpectCompoundColumnsToBeUnique,
+        "+".join(entity.key),
+        "duplicate key within a delivery",
+        column_list=[*entity.key, "delivery_date"],
+    )
+    for col in entity.columns:
+        if col.values:
+            rule = "value not in " + "/".join(col.values)
+            add(
+                gxe.ExpectColumnValuesToBeInSet,
+                col.name,
+                rule,
+                column=col.name,
+                value_set=list(col.values),
+            )
+        if col.pattern:
+            rule = f"value not matching {col.pattern}"
+            add(
+                gxe.ExpectColumnValuesToMatchRegex,
+                col.name,
+                rule,
+                column=col.name,
+                regex=f"^(?:{col.pattern})$",
+            )
+        if col.references:
+            ref = BY_NAME[col.references]
+            selected.append(_unknown_reference_sql(col.name, ref))
+            rule = f"unknown {ref.name} reference in its delivery"
+            add(gxe.ExpectColumnValuesToBeNull, col.name, rule, column=f"unknown__{col.name}")
+    for column, minimum in entity.minimum:
+        add(
+            gxe.ExpectColumnValuesToBeBetween,
+            column,
+            f"value below {minimum}",
+            column=column,
+            min_value=minimum,
+        )
+    for earlier, later in entity.ordered_dates:
+        add(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            earlier,
+            f"{earlier} after {later}",
+            column_A=later,
+            column_B=earlier,
+            or_equal=True,
+        )
+    if table in FACT_DATES:
+        alias, sql = FACT_DATES[table]
+        selected.append(f"{sql} as {alias}")
+        add(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+            alias,
+            "dated after its delivery",
+            column_A="delivery_date",
+            column_B=alias,
+            or_equal=True,
+        )
+    rows = frame(
+        con,
+        f"select {', '.join(selected)} from {RAW_SCHEMA}.{table} t"
+        " where t.delivery_date in (select unnest(?::date[]))",
+        [deliveries],
+    )
+    return FrameSuite(f"{table}_data", rows, expectations, ROW_LOCATION)
+
+
+def _unknown_reference_sql(column: str, ref: Entity) -> str:
+    """The value of ``column`` when no row of ``ref`` in the same delivery has it as key."""
+    (key,) = ref.key
+    return (
+        f"case when t.{column} is not null and not exists (select 1 from {RAW_SCHEMA}.{ref.name} r"
+        f" where r.delivery_date = t.delivery_date and r.{key} = t.{column})"
+        f" then t.{column} end as unknown__{column}"
+    )

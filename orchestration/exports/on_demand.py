@@ -1,0 +1,141 @@
+"""On-demand exports (the portal's Export button): Subscriptions, Users, Usage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from .csv_writer import write_csv
+from .errors import ExportRequestError
+from .files import checked_date, checked_team_id, folder_atomically, on_demand_dir
+from .reader import DuckDBReportSource, ReportSource
+from .sheets import EXCEL_MAX_ROWS, ON_DEMAND_REPORTS
+from .xlsx import new_workbook, save_workbook, write_report
+
+FORMATS = ("xlsx", "csv")
+USAGE_TYPE = "usage"
+DEFAULT_USAGE_DAYS = 30
+MAX_USAGE_DAYS = 365
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+@dataclass(frozen=True)
+class _Request:
+    team_id: str
+    types: tuple[str, ...]
+    fmt: str
+    as_of: date
+    days: tuple[date, date] | None
+
+
+def export_on_demand(
+    warehouse: Path,
+    team_id: str,
+    types: list[str],
+    fmt: str,
+    start: date | None,
+    end: date | None,
+    as_of: date,
+    exports_dir: Path,
+    now: datetime | None = None,
+    *,
+    max_rows: int = EXCEL_MAX_ROWS,
+) -> list[Path]:
+    """Write the chosen report types to ``<exports>/<team_id>/on-demand/<timestamp>/``.
+
+    ``xlsx``: one workbook with the chosen sheets (Subscriptions, Users, Usage order);
+    ``csv``: ``<type>.csv`` per type. Usage covers ``start``..``end`` (inclusive, at most
+    365 days, ending no later than ``as_of``); a missing ``end`` is ``as_of`` and a missing
+    ``start`` is 29 days before ``end``. ``now`` (naive means UTC) names the folder.
+    Raises ``ExportRequestError`` and writes nothing when the request is invalid.
+    """
+    request = _validated(team_id, types, fmt, start, end, as_of)
+    stamp = _utc(now or datetime.now(UTC))
+    target = on_demand_dir(Path(exports_dir), request.team_id, stamp.strftime(STAMP_FORMAT))
+    with DuckDBReportSource(warehouse) as source:
+        if request.team_id not in source.active_teams(request.as_of):
+            raise ExportRequestError(
+                f"unknown team {request.team_id}: not an active team as of {request.as_of}"
+            )
+        with folder_atomically(target) as folder:
+            if request.fmt == "csv":
+                names = [_write_csv(source, request, folder, kind) for kind in request.types]
+            else:
+                names = [_write_xlsx(source, request, folder, stamp, max_rows)]
+    return [target / name for name in names]
+
+
+def _validated(
+    team_id: str,
+    types: list[str],
+    fmt: str,
+    start: date | None,
+    end: date | None,
+    as_of: date,
+) -> _Request:
+    team_id = checked_team_id(team_id)
+    as_of = checked_date(as_of, "as_of")
+    if fmt not in FORMATS:
+        raise ExportRequestError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if isinstance(types, str) or not types:
+        raise ExportRequestError("choose at least one report type (a list of type names)")
+    unknown = sorted({str(kind) for kind in types} - ON_DEMAND_REPORTS.keys())
+    if unknown:
+        raise ExportRequestError(
+            f"unknown report type(s) {', '.join(unknown)}: "
+            f"choose among {', '.join(ON_DEMAND_REPORTS)}"
+        )
+    chosen = tuple(kind for kind in ON_DEMAND_REPORTS if kind in types)
+    days = _usage_days(start, end, as_of) if USAGE_TYPE in chosen else None
+    return _Request(team_id, chosen, fmt, as_of, days)
+
+
+def _usage_days(start: date | None, end: date | None, as_of: date) -> tuple[date, date]:
+    end = as_of if end is None else checked_date(end, "to")
+    if start is None:
+        start = end - timedelta(days=DEFAULT_USAGE_DAYS - 1)
+    start = checked_date(start, "from")
+    if start > end:
+        raise ExportRequestError(f"the range starts ({start}) after it ends ({end})")
+    if end > as_of:
+        raise ExportRequestError(f"the range must end on or before the report date {as_of}")
+    if (end - start).days + 1 > MAX_USAGE_DAYS:
+        raise ExportRequestError(
+            f"the range {start}..{end} spans {(end - start).days + 1} days; "
+            f"at most {MAX_USAGE_DAYS} are allowed"
+        )
+    return start, end
+
+
+def _utc(moment: datetime) -> datetime:
+    """``moment`` as naive UTC (a naive input is taken as UTC already)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
+def _write_csv(source: ReportSource, request: _Request, folder: Path, kind: str) -> str:
+    report = ON_DEMAND_REPORTS[kind]
+    days = request.days if kind == USAGE_TYPE else None
+    name = f"{kind}.csv"
+    with open(folder / name, "w", encoding="utf-8", newline="") as handle:
+        write_csv(handle, report, source.batches(report, request.team_id, request.as_of, days))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return name
+
+
+def _write_xlsx(
+    source: ReportSource, request: _Request, folder: Path, stamp: datetime, max_rows: int
+) -> str:
+    name = f"flex_usage_{request.team_id}_{stamp.strftime(STAMP_FORMAT)}.xlsx"
+    with new_workbook() as workbook:
+        for kind in request.types:
+            report = ON_DEMAND_REPORTS[kind]
+            days = request.days if kind == USAGE_TYPE else None
+            batches = source.batches(report, request.team_id, request.as_of, days)
+            write_report(workbook, report, batches, max_rows)
+        save_workbook(workbook, folder / name, stamp)
+    return name

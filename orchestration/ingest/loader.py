@@ -1,0 +1,232 @@
+"""Loading verified deliveries into the DuckDB raw layer.
+
+A delivery is parsed and validated into temp tables first; then one
+transaction replaces everything that delivery date loaded before (entity
+tables, quarantine, delivery log) with the new valid rows, the rejected rows
+and the log row. A delivery that fails verification changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.deliveries import Delivery, verify
+from orchestration.ingest.parsing import StagedFile, raw_column, stage
+from orchestration.ingest.sql import literal
+from orchestration.ingest.validate import check, keys_table, typed
+
+_REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
+_PREFIX = "_ingest_"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """Outcome of one delivery file: records, loaded rows, quarantined rows."""
+
+    rows: int
+    loaded: int
+    rejected: int
+    extra_columns: tuple[str, ...]
+
+    @property
+    def reject_rate(self) -> float:
+        return self.rejected / self.rows if self.rows else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "loaded": self.loaded,
+            "rejected": self.rejected,
+            "extra_columns": list(self.extra_columns),
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """Outcome of ingesting one delivery, per file (keyed by file name)."""
+
+    delivery_date: date
+    manifest_sha256: str
+    files: dict[str, FileReport]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.loaded for f in self.files.values())
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files.values())
+
+    def files_json(self) -> str:
+        """The ``raw.deliveries.files_json`` text."""
+        return json.dumps({name: f.as_dict() for name, f in self.files.items()}, sort_keys=True)
+
+
+def _entity_ddl(entity: Entity) -> str:
+    cols = ", ".join(f"{c.name} {c.kind.sql_type}" for c in entity.columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS raw.{entity.name} "
+        f"({cols}, delivery_date DATE, source_line BIGINT)"
+    )
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``raw`` schema and its tables when missing."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for entity in ENTITIES:
+        con.execute(_entity_ddl(entity))
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.quarantine (delivery_date DATE, file VARCHAR, "
+        "line BIGINT, raw_values VARCHAR, reason VARCHAR)"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS raw.deliveries (delivery_date DATE, manifest_sha256 VARCHAR, "
+        "ingested_at TIMESTAMP, files_json VARCHAR)"
+    )
+
+
+def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
+    """Deliveries never ingested, or whose manifest changed since (re-deliveries)."""
+    loaded = dict(
+        con.execute("SELECT delivery_date, manifest_sha256 FROM raw.deliveries").fetchall()
+    )
+    return [d for d in deliveries if loaded.get(d.delivery_date) != d.manifest_sha256]
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every entity table and of the quarantine."""
+    names = [e.name for e in ENTITIES] + ["quarantine"]
+    return {n: con.execute(f"SELECT count(*) FROM raw.{n}").fetchone()[0] for n in names}
+
+
+def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
+    header = staged.file.header
+    pairs = ", ".join(
+        f"{literal(h)}, coalesce(s.{raw_column(i)}, '')" for i, h in enumerate(header)
+    )
+    return (
+        f"SELECT DATE '{day.isoformat()}', {literal(staged.file.path.name)}, c.line, "
+        f"json_object({pairs})::VARCHAR, c.reason FROM {checked} c "
+        f"JOIN {staged.table} s ON {staged.line_sql('s')} = c.line WHERE c.reason <> ''"
+    )
+
+
+def _insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, day: date) -> None:
+    rejects = pa.table(
+        {
+            "delivery_date": pa.array([day] * len(staged.rejects), pa.date32()),
+            "file": pa.array([staged.file.path.name] * len(staged.rejects), pa.string()),
+            "line": pa.array([r.line for r in staged.rejects], pa.int64()),
+            "raw_values": pa.array([r.raw_values for r in staged.rejects], pa.string()),
+            "reason": pa.array([r.reason for r in staged.rejects], pa.string()),
+        }
+    )
+    view = f"{_PREFIX}rejects_arrow"
+    con.register(view, rejects)
+    try:
+        con.execute(f"INSERT INTO raw.quarantine SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    report: DeliveryReport,
+    staged: dict[str, StagedFile],
+    checked: dict[str, str],
+) -> None:
+    """Swap the delivery's rows in every raw table, in one transaction."""
+    day = report.delivery_date
+    day_sql = f"DATE '{day.isoformat()}'"
+    con.begin()
+    try:
+        for entity in ENTITIES:
+            cols = ", ".join(entity.column_names)
+            values = ", ".join(typed(c) for c in entity.column_names)
+            con.execute(f"DELETE FROM raw.{entity.name} WHERE delivery_date = {day_sql}")
+            con.execute(
+                f"INSERT INTO raw.{entity.name} ({cols}, delivery_date, source_line) "
+                f"SELECT {values}, {day_sql}, line FROM {checked[entity.name]} "
+                "WHERE reason = ''"
+            )
+        con.execute(f"DELETE FROM raw.quarantine WHERE delivery_date = {day_sql}")
+        for entity in ENTITIES:
+            stg = staged[entity.name]
+            con.execute(
+                f"INSERT INTO raw.quarantine {_quarantine_select(stg, checked[entity.name], day)}"
+            )
+            if stg.rejects:
+                _insert_parse_rejects(con, stg, day)
+        con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
+        con.execute(
+            "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
+            [
+                day,
+                report.manifest_sha256,
+                datetime.now(UTC).replace(tzinfo=None),
+                report.files_json(),
+            ],
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [_PREFIX],
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+
+
+def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport:
+    """Verify, validate and load one delivery, replacing what its date loaded before.
+
+    Raises :class:`~orchestration.ingest.deliveries.InvalidDeliveryError` (and
+    changes nothing) when the delivery breaks the contract.
+    """
+    verified = verify(delivery)
+    day = delivery.delivery_date
+    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = true")  # staging rowid = record order
+    try:
+        staged = {
+            f.entity.name: stage(con, day, f, f"{_PREFIX}stg_{f.entity.name}")
+            for f in verified.files
+        }
+        checked: dict[str, str] = {}
+        files: dict[str, FileReport] = {}
+        for entity in ENTITIES:
+            table = f"{_PREFIX}chk_{entity.name}"
+            check(con, staged[entity.name], table)
+            checked[entity.name] = table
+            if entity.name in _REFERENCED:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
+                    f"SELECT {typed(entity.key[0])} AS k FROM {table} WHERE reason = ''"
+                )
+            loaded, bad = con.execute(
+                f"SELECT count(*) FILTER (reason = ''), count(*) FILTER (reason <> '') FROM {table}"
+            ).fetchone()
+            stg = staged[entity.name]
+            files[entity.file_name] = FileReport(
+                rows=stg.records,
+                loaded=loaded,
+                rejected=bad + len(stg.rejects),
+                extra_columns=stg.file.extra_columns,
+            )
+        report = DeliveryReport(day, verified.manifest_sha256, files)
+        _replace(con, report, staged, checked)
+        return report
+    finally:
+        _drop_temp_tables(con)
+        con.execute(f"SET preserve_insertion_order = {ordered}")

@@ -1,0 +1,726 @@
+"""Great Expectations checks on small hand-made warehouses (raw layer, reports, warnings)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.checks import (
+    check_balances,
+    check_freshness,
+    check_raw_layer,
+    check_raw_table,
+    check_reconciliation,
+    check_reject_rate,
+    check_reports,
+    check_summary_rows,
+    check_time_ranges,
+    check_unallocated_tokens,
+    reject_rates,
+)
+from orchestration.checks.dagster_checks import (
+    asset_check_result,
+    raw_check_results,
+    raw_check_specs,
+)
+from orchestration.checks.outcome import CheckOutcome, FailedExpectation, plain
+from orchestration.ingest.contract import BY_NAME
+
+D0 = date(2026, 3, 1)  # accepted by an earlier run
+D1 = date(2026, 3, 2)  # ingested by the run under test
+USAGE_ROWS = 99  # 1 rejected usage row of D1 is exactly a 1% reject rate
+
+# The raw layer as documented in docs/ARCHITECTURE.md, written out independently.
+RAW_DDL = {
+    "teams": "team_id VARCHAR, team_alias VARCHAR, include_pii BOOLEAN, status VARCHAR, "
+    "merged_into_team_id VARCHAR",
+    "users": "autodesk_id VARCHAR, email VARCHAR, first_name VARCHAR, last_name VARCHAR",
+    "team_members": "team_id VARCHAR, autodesk_id VARCHAR, role VARCHAR",
+    "products": "product_line_code VARCHAR, product_name VARCHAR, tokens_per_day BIGINT, "
+    "usage_category VARCHAR",
+    "token_packs": "subscription_id VARCHAR, contract_number VARCHAR, team_id VARCHAR, "
+    "offering_name VARCHAR, term VARCHAR, tokens_purchased BIGINT, purchase_date DATE, "
+    "start_date DATE, end_date DATE, reseller_name VARCHAR, reseller_email VARCHAR",
+    "token_events": "event_id VARCHAR, event_ts TIMESTAMP, team_id VARCHAR, "
+    "subscription_id VARCHAR, event_type VARCHAR, tokens BIGINT, related_team_id VARCHAR",
+    "usage": "usage_id VARCHAR, team_id VARCHAR, autodesk_id VARCHAR, product_line_code VARCHAR, "
+    "version VARCHAR, usage_date DATE, charge_ts TIMESTAMP, tokens BIGINT",
+}
+
+
+def _snapshot_rows(d: date) -> dict[str, list[tuple]]:
+    return {
+        "teams": [("T1", "Team One", True, "active", None), ("T2", "Two", False, "merged", "T1")],
+        "users": [("U1", "a@x.io", "Ann", "Lee"), ("U2", "b@x.io", None, "Bo")],
+        "team_members": [("T1", "U1", "admin"), ("T1", "U2", "user")],
+        "products": [
+            ("ACD", "AutoCAD", 7, "DESKTOP_PRODUCT"),
+            ("RVT", "Revit", 10, "CLOUD_SERVICE"),
+        ],
+        "token_packs": [
+            ("S1", "C1", "T1", "Flex", "Annual", 1000, D0, D0, date(2027, 2, 28), None, None)
+        ],
+        "token_events": [
+            (f"E-{d}", datetime(d.year, d.month, d.day, 9), "T1", "S1", "purchase", 10, None),
+            (f"M-{d}", datetime(d.year, d.month, d.day, 8), "T1", "S1", "merge_in", 5, "T2"),
+        ],
+        "usage": [
+            (
+                f"u{i:03d}",
+                "T1",
+                f"U{i % 2 + 1}",
+                "ACD",
+                "2026",
+                d - timedelta(days=i % 2),
+                datetime(d.year, d.month, d.day, 12),
+                i % 10,
+            )
+            for i in range(1, USAGE_ROWS + 1)
+        ],
+    }
+
+
+def build_raw(path, *statements: str) -> None:
+    """Two clean deliveries (D0, D1), an empty quarantine, then ``statements``."""
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw")
+    for table, ddl in RAW_DDL.items():
+        con.execute(f"create table raw.{table} ({ddl}, delivery_date DATE, source_line BIGINT)")
+        rows = [
+            (*r, d, line)
+            for d in (D0, D1)
+            for line, r in enumerate(_snapshot_rows(d)[table], start=2)
+        ]
+        marks = "(" + ", ".join("?" for _ in rows[0]) + ")"
+        con.execute(
+            f"insert into raw.{table} values {', '.join(marks for _ in rows)}",
+            [v for r in rows for v in r],
+        )
+    con.execute(
+        "create table raw.quarantine (delivery_date DATE, file VARCHAR, line BIGINT, "
+        "raw_values VARCHAR, reason VARCHAR)"
+    )
+    con.execute(
+        "create table raw.deliveries (delivery_date DATE, manifest_sha256 VARCHAR, "
+        "ingested_at TIMESTAMP, files_json VARCHAR)"
+    )
+    con.execute(
+        "insert into raw.deliveries values (?, 'x', now(), '{}'), (?, 'y', now(), '{}')", [D0, D1]
+    )
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+
+
+@pytest.fixture
+def open_raw(tmp_path):
+    """Build a raw warehouse with extra statements and open it read-only."""
+    opened = []
+
+    def _open(*statements: str) -> duckdb.DuckDBPyConnection:
+        path = tmp_path / f"raw{len(opened)}.duckdb"
+        build_raw(path, *statements)
+        con = duckdb.connect(str(path), read_only=True)
+        opened.append(con)
+        return con
+
+    yield _open
+    for con in opened:
+        con.close()
+
+
+def _quarantine(file: str, d: date, n: int) -> str:
+    """Statement adding ``n`` rejected rows of ``file`` in delivery ``d``."""
+    return (
+        f"insert into raw.quarantine select date '{d}', '{file}', 1000 + i, '{{}}', 'bad'"
+        f" from range({n}) t(i)"
+    )
+
+
+# ---------------------------------------------------------------- raw layer
+
+
+def test_raw_layer_passes_on_clean_deliveries(open_raw):
+    con = open_raw()
+    started = time.perf_counter()
+    outcomes = check_raw_layer(con, [D1])
+    elapsed = time.perf_counter() - started
+    assert [o.name for o in outcomes] == [
+        "raw_teams_quality",
+        "raw_users_quality",
+        "raw_products_quality",
+        "raw_team_members_quality",
+        "raw_token_packs_quality",
+        "raw_token_events_quality",
+        "raw_usage_quality",
+    ]
+    assert all(o.passed and o.blocking and not o.failures for o in outcomes), [
+        o.message for o in outcomes
+    ]
+    usage = outcomes[-1]
+    assert usage.stats["rows"] == USAGE_ROWS
+    assert usage.message == f"raw_usage_quality: {USAGE_ROWS} rows of 1 deliveries valid"
+    assert elapsed < 10, f"raw layer suites took {elapsed:.2f}s"
+
+
+BAD_RAW = [
+    pytest.param(
+        "usage",
+        "update raw.usage set usage_id = null where source_line = 5",
+        "usage.usage_id: 1 x null value",
+        id="null-key",
+    ),
+    pytest.param(
+        "team_members",
+        "update raw.team_members set role = null where source_line = 2",
+        "team_members.role: 1 x null value",
+        id="null-enum",
+    ),
+    pytest.param(
+        "usage",
+        "insert into raw.usage select * replace (9999 as source_line) from raw.usage"
+        f" where usage_id = 'u007' and delivery_date = '{D1}'",
+        "usage.usage_id: 2 x duplicate key within a delivery",
+        id="duplicate-key",
+    ),
+    pytest.param(
+        "team_members",
+        f"insert into raw.team_members values ('T1', 'U1', 'user', '{D1}', 9)",
+        "team_members.team_id+autodesk_id: 2 x duplicate key",
+        id="duplicate-compound-key",
+    ),
+    pytest.param(
+        "teams",
+        "update raw.teams set status = 'deleted' where team_id = 'T2'",
+        "teams.status: 1 x value not in active/merged",
+        id="bad-enum-status",
+    ),
+    pytest.param(
+        "token_events",
+        "update raw.token_events set event_type = 'gift' where event_id like 'E-%'",
+        "token_events.event_type: 1 x value not in purchase/",
+        id="bad-enum-event-type",
+    ),
+    pytest.param(
+        "products",
+        "update raw.products set usage_category = 'desktop'",
+        "products.usage_category: 2 x value not in DESKTOP_PRODUCT/CLOUD_SERVICE",
+        id="bad-enum-category",
+    ),
+    pytest.param(
+        "teams",
+        "update raw.teams set team_id = 'T 1' where team_id = 'T1'",
+        "teams.team_id: 1 x value not matching",
+        id="bad-team-id-pattern",
+    ),
+    pytest.param(
+        "usage",
+        "update raw.usage set tokens = -5 where usage_id = 'u010'",
+        "usage.tokens: 1 x value below 0",
+        id="negative-tokens",
+    ),
+    pytest.param(
+        "token_packs",
+        "update raw.token_packs set tokens_purchased = 0",
+        "token_packs.tokens_purchased: 1 x value below 1",
+        id="zero-pack",
+    ),
+    pytest.param(
+        "token_packs",
+        "update raw.token_packs set start_date = date '2027-03-01'",
+        "token_packs.start_date: 1 x start_date after end_date",
+        id="start-after-end",
+    ),
+    pytest.param(
+        "usage",
+        f"update raw.usage set usage_date = date '{D1 + timedelta(days=1)}'"
+        f" where usage_id = 'u004' and delivery_date = '{D1}'",
+        "usage.usage_date: 1 x dated after its delivery",
+        id="future-usage-date",
+    ),
+    pytest.param(
+        "token_events",
+        "update raw.token_events set event_ts = timestamp '2026-03-03 00:00:00'"
+        " where event_id like 'E-%'",
+        "token_events.event_date: 1 x dated after its delivery",
+        id="future-event-ts",
+    ),
+    pytest.param(
+        "usage",
+        "update raw.usage set product_line_code = 'XXX' where usage_id = 'u001'",
+        "usage.product_line_code: 1 x unknown products reference",
+        id="unknown-product",
+    ),
+    pytest.param(
+        "usage",
+        "update raw.usage set autodesk_id = 'U9' where usage_id = 'u002'",
+        "usage.autodesk_id: 1 x unknown users reference",
+        id="unknown-user",
+    ),
+    pytest.param(
+        "usage",
+        f"delete from raw.teams where team_id = 'T1' and delivery_date = '{D1}'",
+        f"usage.team_id: {USAGE_ROWS} x unknown teams reference",
+        id="team-only-in-other-delivery",
+    ),
+    pytest.param(
+        "token_events",
+        "update raw.token_events set subscription_id = 'S9'",
+        "token_events.subscription_id: 2 x unknown token_packs reference",
+        id="unknown-pack",
+    ),
+    pytest.param(
+        "token_events",
+        "update raw.token_events set team_id = 'T7' where event_id like 'M-%'",
+        "token_events.team_id: 1 x unknown teams reference",
+        id="unknown-event-team",
+    ),
+    pytest.param(
+        "usage",
+        "alter table raw.usage drop column version",
+        "usage.version: missing column",
+        id="missing-column",
+    ),
+    pytest.param(
+        "usage",
+        "alter table raw.usage alter tokens type varchar",
+        "usage.tokens: 1 x column type must be BIGINT",
+        id="wrong-type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("entity", "statement", "expected"), BAD_RAW)
+def test_raw_table_fails_naming_the_column(open_raw, entity, statement, expected):
+    con = open_raw(statement)
+    outcome = check_raw_table(con, BY_NAME[entity], [D1])
+    assert not outcome.passed
+    assert outcome.blocking
+    assert outcome.message.startswith(f"raw_{entity}_quality failed: ")
+    assert expected in outcome.message
+
+
+def test_raw_failure_details_locate_the_rows(open_raw):
+    con = open_raw(
+        f"update raw.usage set tokens = -5 where usage_id in ('u010', 'u020')"
+        f" and delivery_date = '{D1}'"
+    )
+    (failure,) = check_raw_table(con, BY_NAME["usage"], [D1]).failures
+    assert failure.expectation == "expect_column_values_to_be_between"
+    assert failure.column == "tokens"
+    assert failure.unexpected_count == 2
+    assert list(failure.sample) == [-5, -5]
+    assert [(r["delivery_date"], r["source_line"]) for r in failure.rows] == [
+        (D1.isoformat(), 11),
+        (D1.isoformat(), 21),
+    ]
+
+
+def test_history_is_not_judged(open_raw):
+    bad_old_row = (
+        f"update raw.usage set tokens = -1 where delivery_date = '{D0}' and usage_id = 'u003'"
+    )
+    con = open_raw(bad_old_row)
+    assert check_raw_table(con, BY_NAME["usage"], [D1]).passed
+    assert not check_raw_table(con, BY_NAME["usage"], [D0]).passed
+    assert not check_raw_table(con, BY_NAME["usage"], [D0, D1]).passed
+
+
+def test_same_key_in_two_deliveries_is_not_a_duplicate(open_raw):
+    # Every usage_id is in both D0 and D1 already: judging both deliveries together passes.
+    assert check_raw_table(open_raw(), BY_NAME["usage"], [D0, D1]).passed
+
+
+def test_null_reference_in_nullable_column_is_allowed(open_raw):
+    con = open_raw("update raw.token_events set related_team_id = null")
+    assert check_raw_table(con, BY_NAME["token_events"], [D1]).passed
+
+
+def test_no_deliveries_ingested_passes(open_raw):
+    outcome = check_raw_table(open_raw("update raw.usage set tokens = -1"), BY_NAME["usage"], [])
+    assert outcome.passed
+    assert outcome.stats["rows"] == 0
+
+
+# ---------------------------------------------------------------- reject gate
+
+
+def test_reject_rates_count_loaded_and_rejected_per_file(open_raw):
+    con = open_raw(_quarantine("usage.csv", D1, 3), _quarantine("teams.csv", D0, 2))
+    rates = reject_rates(con, [D1]).set_index("file")
+    assert len(rates) == 7
+    assert (rates.loc["usage.csv", "loaded"], rates.loc["usage.csv", "rejected"]) == (99, 3)
+    assert rates.loc["usage.csv", "reject_rate"] == pytest.approx(3 / 102)
+    assert rates.loc["teams.csv", "rejected"] == 0  # D0's rejects belong to another delivery
+    assert rates.loc["products.csv", "reject_rate"] == 0
+
+
+def test_reject_gate_passes_without_rejects(open_raw):
+    outcome = check_reject_rate(open_raw(), [D1], threshold=0.01)
+    assert outcome.passed
+    assert outcome.name == "reject_rate_gate"
+    assert outcome.stats["threshold"] == 0.01
+
+
+def test_reject_gate_passes_exactly_at_threshold(open_raw):
+    con = open_raw(_quarantine("usage.csv", D1, 1))  # 1 / (99 + 1) = 1%
+    assert check_reject_rate(con, [D1], threshold=0.01).passed
+
+
+def test_reject_gate_fails_above_threshold_naming_the_file(open_raw):
+    con = open_raw(_quarantine("usage.csv", D1, 2))  # 2 / 101 > 1%
+    outcome = check_reject_rate(con, [D1], threshold=0.01)
+    assert not outcome.passed
+    assert outcome.blocking
+    assert "file=usage.csv" in outcome.message
+    assert f"delivery_date={D1}" in outcome.message
+    (failure,) = outcome.failures
+    assert failure.unexpected_count == 1
+    assert failure.rows[0]["rejected"] == 2 and failure.rows[0]["loaded"] == 99
+
+
+def test_reject_gate_fails_for_a_file_with_every_row_rejected(open_raw):
+    con = open_raw(
+        f"delete from raw.token_events where delivery_date = '{D1}'",
+        _quarantine("token_events.csv", D1, 2),
+    )
+    outcome = check_reject_rate(con, [D1], threshold=0.5)
+    assert not outcome.passed
+    assert "file=token_events.csv" in outcome.message
+
+
+def test_reject_gate_ignores_deliveries_of_earlier_runs(open_raw):
+    con = open_raw(_quarantine("usage.csv", D0, 50))
+    assert check_reject_rate(con, [D1], threshold=0.01).passed
+    assert not check_reject_rate(con, [D0], threshold=0.01).passed
+
+
+def test_reject_gate_threshold_from_environment(open_raw, monkeypatch):
+    con = open_raw(_quarantine("usage.csv", D1, 2))
+    monkeypatch.delenv("FLEX_REJECT_THRESHOLD", raising=False)
+    assert not check_reject_rate(con, [D1]).passed  # default 1%
+    monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "0.02")
+    assert check_reject_rate(con, [D1]).passed  # 2/101 = 1.98%
+    monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "1.5")
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        check_reject_rate(con, [D1])
+
+
+# ---------------------------------------------------------------- reports
+
+AS_OF = date(2026, 3, 31)
+OTHER_AS_OF = date(2026, 3, 30)
+# Per active team: range_order -> {product: {user: tokens}}; T2 has no usage in range 1.
+USAGE_BY_RANGE = {
+    "T1": {r: {"AutoCAD": {"h1": 10 * r, "h2": 3}, "Revit": {"h1": 7}} for r in range(1, 6)},
+    "T2": {1: {}, **{r: {"Maya": {"h3": 100 + r}} for r in range(2, 6)}},
+}
+
+
+def build_reports(path, *statements: str) -> None:
+    """Marts and report models for two active teams and one merged team, then ``statements``."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "create table dim_team (team_id VARCHAR, team_alias VARCHAR, include_pii BOOLEAN,"
+        " status VARCHAR, merged_into_team_id VARCHAR)"
+    )
+    con.execute(
+        "insert into dim_team values ('T1', 'One', true, 'active', null),"
+        " ('T2', 'Two', true, 'active', null), ('T3', 'Three', true, 'merged', 'T1')"
+    )
+    con.execute(
+        "create table rpt_summary (team_id VARCHAR, as_of_date DATE, team VARCHAR,"
+        " tokens_used BIGINT, tokens_remaining BIGINT, tokens_added BIGINT,"
+        " tokens_removed BIGINT, tokens_net BIGINT)"
+    )
+    con.execute(
+        "create table rpt_subscriptions (team_id VARCHAR, as_of_date DATE, subscription_id VARCHAR,"
+        " tokens_used BIGINT, tokens_remaining BIGINT, tokens_expired BIGINT)"
+    )
+    con.execute(
+        "create table rpt_time_ranges (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
+        " time_range VARCHAR, total_tokens_used BIGINT)"
+    )
+    con.execute(
+        "create table rpt_by_product (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
+        " product VARCHAR, total_tokens_used BIGINT)"
+    )
+    con.execute(
+        "create table rpt_by_user (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
+        " hashed_autodesk_id VARCHAR, total_tokens_used BIGINT)"
+    )
+    con.execute(
+        "create table fct_usage (usage_id VARCHAR, team_id VARCHAR, tokens BIGINT,"
+        " allocated_tokens BIGINT, unallocated_tokens BIGINT)"
+    )
+    for as_of in (AS_OF, OTHER_AS_OF):
+        for team, ranges in USAGE_BY_RANGE.items():
+            con.execute(
+                "insert into rpt_summary values (?, ?, ?, 5, 100, 0, 0, 0)", [team, as_of, team]
+            )
+            con.execute(
+                "insert into rpt_subscriptions values (?, ?, ?, 5, 100, 0)",
+                [team, as_of, f"S-{team}"],
+            )
+            for r, products in ranges.items():
+                total = sum(t for users in products.values() for t in users.values())
+                con.execute(
+                    "insert into rpt_time_ranges values (?, ?, ?, ?, ?)",
+                    [team, as_of, r, f"range {r}", total],
+                )
+                by_user: dict[str, int] = {}
+                for product, users in products.items():
+                    con.execute(
+                        "insert into rpt_by_product values (?, ?, ?, ?, ?)",
+                        [team, as_of, r, product, sum(users.values())],
+                    )
+                    for user, tokens in users.items():
+                        by_user[user] = by_user.get(user, 0) + tokens
+                for user, tokens in by_user.items():
+                    con.execute(
+                        "insert into rpt_by_user values (?, ?, ?, ?, ?)",
+                        [team, as_of, r, user, tokens],
+                    )
+    con.execute("insert into fct_usage values ('u1', 'T1', 10, 10, 0), ('u2', 'T2', 4, 4, 0)")
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+
+
+@pytest.fixture
+def open_reports(tmp_path):
+    opened = []
+
+    def _open(*statements: str) -> duckdb.DuckDBPyConnection:
+        path = tmp_path / f"rpt{len(opened)}.duckdb"
+        build_reports(path, *statements)
+        con = duckdb.connect(str(path), read_only=True)
+        opened.append(con)
+        return con
+
+    yield _open
+    for con in opened:
+        con.close()
+
+
+def test_reports_pass_on_consistent_models(open_reports):
+    started = time.perf_counter()
+    outcomes = check_reports(open_reports(), AS_OF)
+    elapsed = time.perf_counter() - started
+    assert [o.name for o in outcomes] == [
+        "report_balances_non_negative",
+        "report_summary_one_row_per_team",
+        "report_time_ranges_complete",
+        "report_reconciliation",
+    ]
+    assert all(o.passed for o in outcomes), [o.message for o in outcomes]
+    assert outcomes[3].message == "report_reconciliation: 10 team ranges reconcile"
+    assert elapsed < 5, f"report suites took {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            f"update rpt_subscriptions set tokens_remaining = -1 where team_id = 'T2'"
+            f" and as_of_date = '{AS_OF}'",
+            "rpt_subscriptions.tokens_remaining: 1 x negative"
+            " (e.g. team_id=T2 subscription_id=S-T2 tokens_remaining=-1)",
+        ),
+        (
+            f"update rpt_subscriptions set tokens_expired = -3 where as_of_date = '{AS_OF}'",
+            "rpt_subscriptions.tokens_expired: 2 x negative",
+        ),
+        (
+            f"update rpt_summary set tokens_remaining = -7 where team_id = 'T1'"
+            f" and as_of_date = '{AS_OF}'",
+            "rpt_summary.tokens_remaining: 1 x negative (e.g. team_id=T1",
+        ),
+    ],
+    ids=["subscription-remaining", "subscription-expired", "summary-remaining"],
+)
+def test_negative_balances_fail(open_reports, statement, expected):
+    outcome = check_balances(open_reports(statement), AS_OF)
+    assert not outcome.passed
+    assert expected in outcome.message
+
+
+def test_negative_balance_of_another_as_of_date_is_ignored(open_reports):
+    con = open_reports(
+        f"update rpt_summary set tokens_remaining = -7 where as_of_date = '{OTHER_AS_OF}'"
+    )
+    assert check_balances(con, AS_OF).passed
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            f"insert into rpt_summary select * from rpt_summary where team_id = 'T1'"
+            f" and as_of_date = '{AS_OF}'",
+            "team_id=T1 summary_rows=2 expected_rows=1",
+        ),
+        (
+            f"delete from rpt_summary where team_id = 'T2' and as_of_date = '{AS_OF}'",
+            "team_id=T2 summary_rows=0 expected_rows=1",
+        ),
+        (
+            f"insert into rpt_summary values ('T3', '{AS_OF}', 'Three', 0, 0, 0, 0, 0)",
+            "team_id=T3 summary_rows=1 expected_rows=0",
+        ),
+    ],
+    ids=["two-rows", "missing-row", "merged-team-row"],
+)
+def test_summary_rows_fail(open_reports, statement, expected):
+    outcome = check_summary_rows(open_reports(statement), AS_OF)
+    assert not outcome.passed
+    assert "rpt_summary: 1 x teams without exactly one row per active team" in outcome.message
+    assert expected in outcome.message
+
+
+def test_time_ranges_fail_when_a_range_is_missing_or_repeated(open_reports):
+    con = open_reports(
+        f"delete from rpt_time_ranges where team_id = 'T2' and range_order = 3"
+        f" and as_of_date = '{AS_OF}'",
+        f"insert into rpt_time_ranges values ('T1', '{AS_OF}', 5, 'dup', 0)",
+    )
+    outcome = check_time_ranges(con, AS_OF)
+    assert not outcome.passed
+    assert "rpt_time_ranges: 2 x teams without exactly the 5 ranges" in outcome.message
+    assert "team_id=T1 range_orders=1,2,3,4,5,5" in outcome.message
+    assert "team_id=T2 range_orders=1,2,4,5" in outcome.message
+
+
+def test_reconciliation_mismatch_fails_naming_team_and_range(open_reports):
+    con = open_reports(
+        f"update rpt_by_product set total_tokens_used = total_tokens_used + 1"
+        f" where team_id = 'T1' and range_order = 2 and product = 'Revit'"
+        f" and as_of_date = '{AS_OF}'"
+    )
+    outcome = check_reconciliation(con, AS_OF)
+    assert not outcome.passed
+    (failure,) = outcome.failures
+    assert failure.target == "rpt_by_product"
+    expected_total = 10 * 2 + 3 + 7  # T1, range 2: AutoCAD h1 + h2, Revit h1
+    assert failure.rows == (
+        {
+            "team_id": "T1",
+            "range_order": 2,
+            "by_product_total": expected_total + 1,
+            "time_ranges_total": expected_total,
+        },
+    )
+    assert "rpt_by_product: 1 x total differs from Time ranges" in outcome.message
+
+
+def test_reconciliation_by_user_rows_without_time_range_fail(open_reports):
+    con = open_reports(f"insert into rpt_by_user values ('T3', '{AS_OF}', 1, 'h9', 4)")
+    outcome = check_reconciliation(con, AS_OF)
+    assert not outcome.passed
+    assert [f.target for f in outcome.failures] == ["rpt_by_user"]
+    assert "team_id=T3 range_order=1 by_user_total=4" in outcome.message
+
+
+# ---------------------------------------------------------------- warnings
+
+
+def test_unallocated_tokens_pass_when_all_drawn(open_reports):
+    outcome = check_unallocated_tokens(open_reports())
+    assert outcome.passed and not outcome.blocking
+    assert outcome.stats == {"unallocated_tokens": 0, "teams": []}
+
+
+def test_unallocated_tokens_warn_with_total_and_teams(open_reports):
+    con = open_reports(
+        "insert into fct_usage values ('u3', 'T2', 9, 2, 7), ('u4', 'T1', 5, 0, 5),"
+        " ('u5', 'T2', 1, 0, 1)"
+    )
+    outcome = check_unallocated_tokens(con)
+    assert not outcome.passed
+    assert not outcome.blocking
+    assert outcome.stats == {"unallocated_tokens": 13, "teams": ["T1", "T2"]}
+    assert outcome.message.startswith(
+        "unallocated_tokens failed: 13 usage tokens unallocated in 2 teams: "
+    )
+    assert "team_id=T2 unallocated_tokens=8" in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("now", "passed"),
+    [
+        (datetime(2026, 3, 3, 11, 59), True),
+        (datetime(2026, 3, 3, 12, 0), True),  # exactly 36 hours after 2026-03-02 00:00 UTC
+        (datetime(2026, 3, 3, 12, 0, 1), False),
+        (datetime(2026, 3, 3, 13, 30, tzinfo=timezone(timedelta(hours=2))), True),
+        (datetime(2026, 3, 3, 12, 30, tzinfo=UTC), False),
+    ],
+)
+def test_freshness(open_raw, now, passed):
+    outcome = check_freshness(open_raw(), now)
+    assert outcome.passed is passed
+    assert not outcome.blocking
+    assert outcome.stats["newest_delivery"] == D1.isoformat()
+    if not passed:
+        assert "raw.deliveries: 1 x newest delivery older than 36 hours" in outcome.message
+
+
+def test_freshness_warns_without_any_delivery(open_raw):
+    outcome = check_freshness(open_raw("delete from raw.deliveries"), datetime(2026, 3, 3))
+    assert not outcome.passed
+    assert "raw.deliveries: 1 x no complete delivery ingested" in outcome.message
+
+
+# ---------------------------------------------------------------- outcome and Dagster
+
+
+def test_outcome_message_lists_three_problems_then_counts_the_rest():
+    failures = [
+        FailedExpectation("e", f"t.c{i}", f"c{i}", "null value", i, sample=(None,))
+        for i in range(1, 6)
+    ]
+    outcome = CheckOutcome.from_failures("x", failures, ok_message="fine")
+    assert outcome.message == (
+        "x failed: t.c1: 1 x null value (e.g. null); t.c2: 2 x null value (e.g. null);"
+        " t.c3: 3 x null value (e.g. null) (+2 more)"
+    )
+    assert CheckOutcome.from_failures("x", [], ok_message="fine").message == "x: fine"
+
+
+def test_plain_makes_values_json_ready():
+    import numpy as np
+    import pandas as pd
+
+    assert plain(
+        [np.int64(3), float("nan"), pd.Timestamp("2026-03-02"), pd.NaT, (np.float64(1.5), "a")]
+    ) == [3, None, "2026-03-02", None, [1.5, "a"]]
+    assert plain(np.datetime64("2026-03-02T10:00:00")) == "2026-03-02T10:00:00"
+
+
+def test_dagster_results_for_raw_checks(open_raw):
+    con = open_raw(_quarantine("usage.csv", D1, 5), "update raw.users set email = null")
+    specs = raw_check_specs()
+    results = raw_check_results(con, [D1], threshold=0.01)
+    assert [(s.asset_key, s.name) for s in specs] == [(r.asset_key, r.check_name) for r in results]
+    assert all(s.blocking for s in specs)
+    by_name = {r.check_name: r for r in results}
+    assert not by_name["raw_users_quality"].passed
+    assert by_name["raw_users_quality"].asset_key == dg.AssetKey(["raw", "users"])
+    assert not by_name["reject_rate_gate"].passed
+    assert by_name["reject_rate_gate"].asset_key == dg.AssetKey(["raw", "quarantine"])
+    assert by_name["raw_usage_quality"].passed
+    failures = by_name["raw_users_quality"].metadata["failures"].value
+    assert failures[0]["target"] == "users.email" and failures[0]["unexpected_count"] == 2
+
+
+def test_dagster_severity_follows_blocking():
+    warning = CheckOutcome("unallocated_tokens", False, "5 tokens", blocking=False)
+    result = asset_check_result(warning, ["fct_usage"])
+    assert result.severity == dg.AssetCheckSeverity.WARN
+    assert not result.passed
+    assert result.description == "5 tokens"
+    error = asset_check_result(CheckOutcome("g", False, "bad"), "rpt_summary")
+    assert error.severity == dg.AssetCheckSeverity.ERROR

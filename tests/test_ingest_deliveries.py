@@ -1,0 +1,135 @@
+"""Delivery discovery and contract verification: invalid deliveries load nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from landing_builder import base_files, csv_text, write_delivery
+
+from orchestration.ingest import loader
+from orchestration.ingest.deliveries import InvalidDeliveryError, discover
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    loader.ensure_raw_schema(con)
+    yield con
+    con.close()
+
+
+def ingest_day(con, landing: Path, day: str) -> loader.DeliveryReport:
+    (delivery,) = [d for d in discover(landing) if d.delivery_date.isoformat() == day]
+    return loader.ingest(con, delivery)
+
+
+def assert_nothing_loaded(con) -> None:
+    assert set(loader.table_counts(con).values()) == {0}
+    assert con.execute("SELECT count(*) FROM raw.deliveries").fetchone()[0] == 0
+
+
+def test_discover_keeps_only_complete_date_folders(tmp_path):
+    write_delivery(tmp_path, "2026-03-02")
+    write_delivery(tmp_path, "2026-03-01")
+    write_delivery(tmp_path, "2026-03-03", manifest=False)  # still being written
+    write_delivery(tmp_path, "2026-02-30")  # not a date
+    write_delivery(tmp_path, "latest")
+    write_delivery(tmp_path, "2026-3-04")
+    (tmp_path / "2026-03-05").write_text("a file, not a folder")
+    found = discover(tmp_path)
+    assert [d.delivery_date for d in found] == [date(2026, 3, 1), date(2026, 3, 2)]
+    assert found[0].path == tmp_path / "2026-03-01"
+    assert [d.delivery_date for d in discover(tmp_path, date(2026, 3, 1))] == [date(2026, 3, 1)]
+    assert discover(tmp_path / "missing") == []
+
+
+def test_folder_without_manifest_is_not_pending(tmp_path, con):
+    write_delivery(tmp_path, "2026-03-02", base_files(), manifest=False)
+    assert loader.pending(con, discover(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"files": {"usage.csv": {"sha256": "0" * 64}}},
+            "delivery 2026-03-02: usage.csv: sha256 mismatch",
+        ),
+        (
+            {"files": {"usage.csv": {"rows": 4}}},
+            "delivery 2026-03-02: usage.csv: record count mismatch (manifest 4, file 3)",
+        ),
+        (
+            {"files": {"teams.csv": None}},
+            "delivery 2026-03-02: manifest.json: teams.csv is not listed",
+        ),
+        (
+            {"delivery_date": "2026-03-01"},
+            "delivery 2026-03-02: manifest.json: delivery_date '2026-03-01' does not match",
+        ),
+        (
+            {"files": {"users.csv": {"rows": "3"}}},
+            "delivery 2026-03-02: manifest.json: users.csv: 'rows' must be a non-negative",
+        ),
+    ],
+)
+def test_manifest_mismatch_is_invalid(tmp_path, con, overrides, message):
+    write_delivery(tmp_path, "2026-03-02", base_files(), overrides)
+    with pytest.raises(InvalidDeliveryError) as err:
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert str(err.value).startswith(message)
+    assert_nothing_loaded(con)
+
+
+def test_listed_file_missing_is_invalid(tmp_path, con):
+    folder = write_delivery(tmp_path, "2026-03-02", base_files())
+    (folder / "products.csv").unlink()
+    with pytest.raises(InvalidDeliveryError, match="products.csv: listed in the manifest but"):
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert_nothing_loaded(con)
+
+
+def test_missing_required_column_is_invalid(tmp_path, con):
+    files = base_files()
+    header = ("usage_id", "team_id", "autodesk_id", "version", "usage_date", "charge_ts", "tokens")
+    files["usage.csv"] = csv_text(header, files["usage.csv"])
+    write_delivery(tmp_path, "2026-03-02", files)
+    with pytest.raises(InvalidDeliveryError) as err:
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert str(err.value) == (
+        "delivery 2026-03-02: usage.csv: missing required column(s): product_line_code"
+    )
+    assert_nothing_loaded(con)
+
+
+def test_empty_file_is_invalid(tmp_path, con):
+    write_delivery(tmp_path, "2026-03-02", {**base_files(), "users.csv": ""})
+    with pytest.raises(InvalidDeliveryError, match="users.csv: empty file, no header"):
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert_nothing_loaded(con)
+
+
+def test_unterminated_quote_is_invalid(tmp_path, con):
+    text = csv_text(("product_line_code", "product_name", "tokens_per_day", "usage_category"), [])
+    text += 'ACD,"AutoCAD,7,DESKTOP_PRODUCT\nRVT,Revit,10,DESKTOP_PRODUCT\n'
+    write_delivery(
+        tmp_path,
+        "2026-03-02",
+        {**base_files(), "products.csv": text},
+        {"files": {"products.csv": {"rows": 1}}},
+    )
+    with pytest.raises(InvalidDeliveryError, match=r"products.csv: unparsable CSV at line 2"):
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert_nothing_loaded(con)
+
+
+def test_manifest_rewritten_after_discovery_is_refused(tmp_path, con):
+    write_delivery(tmp_path, "2026-03-02", base_files())
+    (delivery,) = discover(tmp_path)
+    write_delivery(tmp_path, "2026-03-02", {**base_files(), "usage.csv": []})
+    with pytest.raises(InvalidDeliveryError, match="manifest changed since discovery"):
+        loader.ingest(con, delivery)
+    assert_nothing_loaded(con)

@@ -1,0 +1,344 @@
+"""Bad rows: each kind is quarantined with its reason, the rest of the delivery loads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import duckdb
+import pytest
+from landing_builder import base_files, render, write_delivery
+
+from orchestration.ingest import loader
+from orchestration.ingest.deliveries import discover
+
+Files = dict[str, list[dict]]
+
+
+def setv(file: str, index: int, **values: str) -> Callable[[Files], None]:
+    def mutate(files: Files) -> None:
+        files[file][index].update(values)
+
+    return mutate
+
+
+def append(file: str, row: dict) -> Callable[[Files], None]:
+    return lambda files: files[file].append(row)
+
+
+def both(*mutations: Callable[[Files], None]) -> Callable[[Files], None]:
+    def mutate(files: Files) -> None:
+        for m in mutations:
+            m(files)
+
+    return mutate
+
+
+UNKNOWN_S1 = [
+    ("token_events.csv", 3, "token_events.subscription_id: unknown pack 'S1'"),
+    ("token_events.csv", 4, "token_events.subscription_id: unknown pack 'S1'"),
+]
+UNKNOWN_S2 = [("token_events.csv", 2, "token_events.subscription_id: unknown pack 'S2'")]
+ENUM_ROLE = "(expected one of admin, user)"
+TEAM_PATTERN = "(expected [A-Za-z0-9_-]{1,64})"
+
+CASES = {
+    "bad date": (
+        setv("usage.csv", 0, usage_date="2026-3-02"),
+        [("usage.csv", 2, "usage.usage_date: bad date '2026-3-02'")],
+    ),
+    "impossible date": (
+        setv("token_packs.csv", 1, purchase_date="2026-02-30"),
+        [("token_packs.csv", 3, "token_packs.purchase_date: bad date '2026-02-30'"), *UNKNOWN_S2],
+    ),
+    "bad timestamp": (
+        setv("usage.csv", 1, charge_ts="2026-03-02 10:04:40Z"),
+        [("usage.csv", 3, "usage.charge_ts: bad timestamp '2026-03-02 10:04:40Z'")],
+    ),
+    "timestamp without Z": (
+        setv("token_events.csv", 0, event_ts="2026-03-02T08:15:00"),
+        [
+            (
+                "token_events.csv",
+                2,
+                "token_events.event_ts: timestamp without Z (UTC) '2026-03-02T08:15:00'",
+            )
+        ],
+    ),
+    "bad integer": (
+        setv("usage.csv", 0, tokens="7.0"),
+        [("usage.csv", 2, "usage.tokens: bad integer '7.0'")],
+    ),
+    "integer out of range": (
+        setv("usage.csv", 0, tokens="99999999999999999999"),
+        [("usage.csv", 2, "usage.tokens: bad integer '99999999999999999999'")],
+    ),
+    "bad boolean": (
+        setv("teams.csv", 2, include_pii="TRUE"),
+        [("teams.csv", 4, "teams.include_pii: bad boolean 'TRUE'")],
+    ),
+    "bad enum": (
+        setv("team_members.csv", 2, role="owner"),
+        [
+            (
+                "team_members.csv",
+                4,
+                "team_members.role: bad value 'owner' (expected one of admin, user)",
+            )
+        ],
+    ),
+    "empty key": (
+        setv("usage.csv", 0, usage_id=""),
+        [("usage.csv", 2, "usage.usage_id: missing value")],
+    ),
+    "empty required value": (
+        setv("usage.csv", 2, version=""),
+        [("usage.csv", 4, "usage.version: missing value")],
+    ),
+    "bad team_id pattern": (
+        setv("teams.csv", 2, team_id="old team"),
+        [("teams.csv", 4, "teams.team_id: bad value 'old team' " + TEAM_PATTERN)],
+    ),
+    "team_id too long": (
+        setv("teams.csv", 2, team_id="t" * 65),
+        [
+            (
+                "teams.csv",
+                4,
+                f"teams.team_id: bad value '{'t' * 65}' (expected [A-Za-z0-9_-]{{1,64}})",
+            )
+        ],
+    ),
+    "tokens_purchased zero": (
+        setv("token_packs.csv", 1, tokens_purchased="0"),
+        [
+            ("token_packs.csv", 3, "token_packs.tokens_purchased: must be >= 1, got '0'"),
+            *UNKNOWN_S2,
+        ],
+    ),
+    "start after end": (
+        setv("token_packs.csv", 0, start_date="2027-01-01"),
+        [
+            (
+                "token_packs.csv",
+                2,
+                "token_packs.start_date: after end_date ('2027-01-01' > '2026-12-31')",
+            ),
+            *UNKNOWN_S1,
+        ],
+    ),
+    "negative usage tokens": (
+        setv("usage.csv", 1, tokens="-3"),
+        [("usage.csv", 3, "usage.tokens: negative value '-3'")],
+    ),
+    "negative purchase": (
+        setv("token_events.csv", 0, tokens="-500"),
+        [("token_events.csv", 2, "token_events.tokens: must be positive for purchase, got '-500'")],
+    ),
+    "positive move_out": (
+        setv("token_events.csv", 1, tokens="100"),
+        [("token_events.csv", 3, "token_events.tokens: must be negative for move_out, got '100'")],
+    ),
+    "unknown team": (
+        setv("usage.csv", 0, team_id="ghost"),
+        [("usage.csv", 2, "usage.team_id: unknown team 'ghost'")],
+    ),
+    "unknown user": (
+        setv("usage.csv", 1, autodesk_id="U9"),
+        [("usage.csv", 3, "usage.autodesk_id: unknown user 'U9'")],
+    ),
+    "unknown product": (
+        setv("usage.csv", 2, product_line_code="MAYA"),
+        [("usage.csv", 4, "usage.product_line_code: unknown product 'MAYA'")],
+    ),
+    "unknown pack": (
+        setv("token_events.csv", 0, subscription_id="S9"),
+        [("token_events.csv", 2, "token_events.subscription_id: unknown pack 'S9'")],
+    ),
+    "unknown related team": (
+        setv("token_events.csv", 1, related_team_id="ghost"),
+        [("token_events.csv", 3, "token_events.related_team_id: unknown team 'ghost'")],
+    ),
+    "unknown member user": (
+        setv("team_members.csv", 0, autodesk_id="U9"),
+        [("team_members.csv", 2, "team_members.autodesk_id: unknown user 'U9'")],
+    ),
+    "unknown pack team": (
+        setv("token_packs.csv", 1, team_id="ghost"),
+        [("token_packs.csv", 3, "token_packs.team_id: unknown team 'ghost'"), *UNKNOWN_S2],
+    ),
+    "unknown merged_into team": (
+        setv("teams.csv", 2, merged_into_team_id="ghost"),
+        [("teams.csv", 4, "teams.merged_into_team_id: unknown team 'ghost'")],
+    ),
+    "duplicate key, every copy": (
+        setv("usage.csv", 2, usage_id="X1"),
+        [
+            ("usage.csv", 2, "usage.usage_id: duplicate key 'X1' (2 copies in the file)"),
+            ("usage.csv", 4, "usage.usage_id: duplicate key 'X1' (2 copies in the file)"),
+        ],
+    ),
+    "duplicate membership": (
+        append("team_members.csv", {"team_id": "acme-design", "autodesk_id": "U1", "role": "user"}),
+        [
+            (
+                "team_members.csv",
+                line,
+                "team_members.(team_id, autodesk_id): duplicate key ('acme-design', 'U1') "
+                "(2 copies in the file)",
+            )
+            for line in (2, 5)
+        ],
+    ),
+    "several problems in one row": (
+        setv("usage.csv", 1, team_id="ghost", tokens="-3", usage_date="yesterday"),
+        [
+            (
+                "usage.csv",
+                3,
+                "usage.team_id: unknown team 'ghost'; usage.usage_date: bad date 'yesterday'; "
+                "usage.tokens: negative value '-3'",
+            )
+        ],
+    ),
+    "quarantined team invalidates rows referring to it": (
+        setv("teams.csv", 1, include_pii="yes"),
+        [
+            ("teams.csv", 3, "teams.include_pii: bad boolean 'yes'"),
+            ("team_members.csv", 3, "team_members.team_id: unknown team 'northwind_01'"),
+            ("team_members.csv", 4, "team_members.team_id: unknown team 'northwind_01'"),
+            ("token_packs.csv", 3, "token_packs.team_id: unknown team 'northwind_01'"),
+            (
+                "token_events.csv",
+                2,
+                "token_events.team_id: unknown team 'northwind_01'; "
+                "token_events.subscription_id: unknown pack 'S2'",
+            ),
+            ("token_events.csv", 3, "token_events.related_team_id: unknown team 'northwind_01'"),
+            ("token_events.csv", 4, "token_events.team_id: unknown team 'northwind_01'"),
+            ("usage.csv", 3, "usage.team_id: unknown team 'northwind_01'"),
+            ("usage.csv", 4, "usage.team_id: unknown team 'northwind_01'"),
+        ],
+    ),
+    "chain of merges into a quarantined team": (
+        both(
+            setv("teams.csv", 2, include_pii="no"),
+            append(
+                "teams.csv",
+                {
+                    "team_id": "t4",
+                    "team_alias": "4",
+                    "include_pii": "true",
+                    "status": "merged",
+                    "merged_into_team_id": "old-team",
+                },
+            ),
+            append(
+                "teams.csv",
+                {
+                    "team_id": "t5",
+                    "team_alias": "5",
+                    "include_pii": "true",
+                    "status": "merged",
+                    "merged_into_team_id": "t4",
+                },
+            ),
+        ),
+        [
+            ("teams.csv", 4, "teams.include_pii: bad boolean 'no'"),
+            ("teams.csv", 5, "teams.merged_into_team_id: unknown team 'old-team'"),
+            ("teams.csv", 6, "teams.merged_into_team_id: unknown team 't4'"),
+        ],
+    ),  # fmt: skip
+}
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    loader.ensure_raw_schema(con)
+    yield con
+    con.close()
+
+
+def load(tmp_path, con, files) -> loader.DeliveryReport:
+    write_delivery(tmp_path, "2026-03-02", files)
+    (delivery,) = discover(tmp_path)
+    return loader.ingest(con, delivery)
+
+
+def quarantine(con) -> list[tuple]:
+    return con.execute("SELECT file, line, reason FROM raw.quarantine ORDER BY ALL").fetchall()
+
+
+@pytest.mark.parametrize(("mutate", "expected"), CASES.values(), ids=CASES.keys())
+def test_bad_rows_are_quarantined_with_reason(tmp_path, con, mutate, expected):
+    files = base_files()
+    mutate(files)
+    report = load(tmp_path, con, files)
+    assert quarantine(con) == sorted(expected)
+    for name, rows in files.items():
+        rejected = sum(1 for f, _, _ in expected if f == name)
+        assert (report.files[name].rows, report.files[name].rejected) == (len(rows), rejected)
+        table = name.removesuffix(".csv")
+        loaded = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
+        assert report.files[name].loaded == loaded == len(rows) - rejected
+
+
+def test_quarantine_keeps_raw_values_of_every_column(tmp_path, con):
+    files = base_files()
+    files["usage.csv"][1].update(tokens="-3", version="")
+    files["usage.csv"][1]["note"] = "extra"
+    load(tmp_path, con, files)
+    ((delivery_date, raw_values),) = con.execute(
+        "SELECT delivery_date::VARCHAR, raw_values FROM raw.quarantine"
+    ).fetchall()
+    assert delivery_date == "2026-03-02"
+    assert json.loads(raw_values) == {
+        "usage_id": "X2", "team_id": "northwind_01", "autodesk_id": "U2",
+        "product_line_code": "RVT", "version": "", "usage_date": "2026-03-02",
+        "charge_ts": "2026-03-02T10:04:40Z", "tokens": "-3", "note": "extra",
+    }  # fmt: skip
+
+
+def test_adjustments_may_have_either_sign(tmp_path, con):
+    files = base_files()
+    for i, tokens in enumerate(("-5", "5", "0")):
+        files["token_events.csv"].append(
+            {"event_id": f"A{i}", "event_ts": "2026-03-02T12:00:00Z", "team_id": "acme-design",
+             "subscription_id": "S1", "event_type": "adjustment", "tokens": tokens}
+        )  # fmt: skip
+    load(tmp_path, con, files)
+    assert quarantine(con) == []
+    assert con.execute(
+        "SELECT event_id, tokens FROM raw.token_events WHERE event_type = 'adjustment' ORDER BY 1"
+    ).fetchall() == [("A0", -5), ("A1", 5), ("A2", 0)]
+
+
+def test_nullable_columns_may_be_empty(tmp_path, con):
+    files = base_files()
+    files["users.csv"][0].update(first_name="", last_name="")
+    load(tmp_path, con, files)
+    assert quarantine(con) == []
+    assert con.execute(
+        "SELECT first_name, last_name FROM raw.users WHERE autodesk_id = 'U1'"
+    ).fetchall() == [(None, None)]
+
+
+def test_invalid_utf8_and_wrong_field_count_rows_are_quarantined(tmp_path, con):
+    files = base_files()
+    header, x1, x2, x3 = render("usage.csv", files["usage.csv"]).splitlines()
+    files["usage.csv"] = b"\n".join(
+        [header, x1.replace(b",2026,", b",20\xff26,"), x2 + b",surplus", x3, b""]
+    )
+    report = load(tmp_path, con, files)
+    assert quarantine(con) == [
+        ("usage.csv", 2, "usage.version: invalid UTF-8 bytes"),
+        ("usage.csv", 3, "usage: wrong field count (found 9, header has 8)"),
+    ]
+    assert con.execute("SELECT usage_id, source_line FROM raw.usage").fetchall() == [("X3", 4)]
+    usage = report.files["usage.csv"]
+    assert (usage.rows, usage.loaded, usage.rejected, usage.reject_rate) == (3, 1, 2, 2 / 3)
+    raw = dict(con.execute("SELECT line, raw_values FROM raw.quarantine").fetchall())
+    assert json.loads(raw[2])["version"] == "20\\xff26"
+    assert json.loads(raw[3])["#9"] == "surplus"
