@@ -282,13 +282,15 @@ BAD_RAW = [
     pytest.param(
         "usage",
         "alter table raw.usage drop column version",
-        "usage.version: missing column",
+        "usage: 1 x column missing or of the wrong type"
+        " (e.g. column_name=version actual_type=null expected_type=VARCHAR)",
         id="missing-column",
     ),
     pytest.param(
         "usage",
         "alter table raw.usage alter tokens type varchar",
-        "usage.tokens: 1 x column type must be BIGINT",
+        "usage: 1 x column missing or of the wrong type"
+        " (e.g. column_name=tokens actual_type=VARCHAR expected_type=BIGINT)",
         id="wrong-type",
     ),
 ]
@@ -302,6 +304,20 @@ def test_raw_table_fails_naming_the_column(open_raw, entity, statement, expected
     assert outcome.blocking
     assert outcome.message.startswith(f"raw_{entity}_quality failed: ")
     assert expected in outcome.message
+
+
+def test_missing_table_fails_its_check_and_the_references_to_it(open_raw):
+    con = open_raw("drop table raw.products")
+    products = check_raw_table(con, BY_NAME["products"], [D1])
+    assert not products.passed
+    assert products.failures[0].unexpected_count == 6  # 4 contract columns + 2 lineage columns
+    assert "column_name=product_line_code actual_type=null" in products.message
+    usage = check_raw_table(con, BY_NAME["usage"], [D1])
+    assert not usage.passed
+    assert usage.message == (
+        "raw_usage_quality failed: usage.product_line_code: could not be checked"
+        " (raw.products has no column product_line_code)"
+    )
 
 
 def test_raw_failure_details_locate_the_rows(open_raw):

@@ -22,11 +22,13 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart
 from openpyxl.utils.escape import unescape
+from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
 from orchestration.exports import (
     ExportError,
     ExportRequestError,
     export_on_demand,
+    latest_as_of,
     write_all_workbooks,
     write_team_workbook,
 )
@@ -756,7 +758,17 @@ def test_write_all_workbooks_refusals(warehouse: Path, tmp_path: Path) -> None:
         write_all_workbooks(warehouse, D + timedelta(days=1), tmp_path)
     with pytest.raises(ExportRequestError, match="without reports as of 2026-11-27: C"):
         write_all_workbooks(warehouse, D, tmp_path, team_ids=["A", "C"])
+    with pytest.raises(ExportRequestError, match="invalid team id"):
+        write_all_workbooks(warehouse, D, tmp_path, team_ids=["../A"])
+    assert write_all_workbooks(warehouse, D + timedelta(days=1), tmp_path, team_ids=[]) == []
     assert files_under(tmp_path) == []
+
+
+def test_latest_as_of(warehouse: Path, tmp_path: Path) -> None:
+    assert latest_as_of(warehouse) == D
+    empty = build_warehouse(tmp_path / "empty.duckdb", {model: [] for model in SCHEMAS})
+    with pytest.raises(ExportError, match="no reports yet"):
+        latest_as_of(empty)
 
 
 def test_missing_report_model_is_a_clear_error(tmp_path: Path) -> None:
@@ -765,9 +777,11 @@ def test_missing_report_model_is_a_clear_error(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE main.rpt_user_versions")
     con.close()
+    pending = list(ALL_TEMP_FILES)  # openpyxl's per-sheet temp files not yet removed
     with pytest.raises(ExportError, match="main.rpt_user_versions is missing"):
         write_team_workbook(path, "A", D, tmp_path / "exports")
     assert not (tmp_path / "exports").exists()
+    assert pending == ALL_TEMP_FILES  # the nine sheets already streamed were cleaned up
 
 
 # --------------------------------------------------------------------- on-demand

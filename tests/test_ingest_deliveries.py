@@ -28,7 +28,7 @@ def ingest_day(con, landing: Path, day: str) -> loader.DeliveryReport:
 
 def assert_nothing_loaded(con) -> None:
     assert set(loader.table_counts(con).values()) == {0}
-    assert con.execute("SELECT count(*) FROM raw.deliveries").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM raw.deliveries").fetchall()[0][0] == 0
 
 
 def test_discover_keeps_only_complete_date_folders(tmp_path):

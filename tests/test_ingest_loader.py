@@ -108,6 +108,8 @@ def test_valid_delivery_loads_every_row(tmp_path, con):
     }  # fmt: skip
     assert loader.pending(con, discover(tmp_path)) == []
     assert_no_temp_tables(con)
+    loader.table_counts(con)
+    assert con.sql("SELECT 1").fetchall() == [(1,)]  # no half-read result left behind
 
 
 def test_extra_column_is_ignored_and_reported(tmp_path, con):

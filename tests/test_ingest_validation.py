@@ -26,7 +26,7 @@ def append(file: str, row: dict) -> Callable[[Files], None]:
     return lambda files: files[file].append(row)
 
 
-def both(*mutations: Callable[[Files], None]) -> Callable[[Files], None]:
+def all_of(*mutations: Callable[[Files], None]) -> Callable[[Files], None]:
     def mutate(files: Files) -> None:
         for m in mutations:
             m(files)
@@ -221,7 +221,7 @@ CASES = {
         ],
     ),
     "chain of merges into a quarantined team": (
-        both(
+        all_of(
             setv("teams.csv", 2, include_pii="no"),
             append(
                 "teams.csv",
@@ -281,7 +281,7 @@ def test_bad_rows_are_quarantined_with_reason(tmp_path, con, mutate, expected):
         rejected = sum(1 for f, _, _ in expected if f == name)
         assert (report.files[name].rows, report.files[name].rejected) == (len(rows), rejected)
         table = name.removesuffix(".csv")
-        loaded = con.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0]
+        loaded = con.execute(f"SELECT count(*) FROM raw.{table}").fetchall()[0][0]
         assert report.files[name].loaded == loaded == len(rows) - rejected
 
 

@@ -1,13 +1,22 @@
 -- Per team, range and product, the users of the five bands add up to By product's total users,
 -- and Product users lists exactly those users with the same tokens in total.
 with distribution as (
-    select team_id, range_order, product, sum(users) as users
+    select
+        team_id,
+        range_order,
+        product,
+        sum(users) as users
     from {{ ref('rpt_token_distribution') }}
     group by team_id, range_order, product
 ),
 
 product_users as (
-    select team_id, range_order, product, count(*) as users, sum(total_tokens_used) as tokens
+    select
+        team_id,
+        range_order,
+        product,
+        count(*) as users,
+        sum(total_tokens_used) as tokens
     from {{ ref('rpt_product_users') }}
     group by team_id, range_order, product
 )
@@ -21,14 +30,17 @@ select
     product_users.users as product_users
 from {{ ref('rpt_by_product') }} as by_product
 left join distribution
-    on by_product.team_id = distribution.team_id
-    and by_product.range_order = distribution.range_order
-    and by_product.product = distribution.product
+    on
+        by_product.team_id = distribution.team_id
+        and by_product.range_order = distribution.range_order
+        and by_product.product = distribution.product
 left join product_users
-    on by_product.team_id = product_users.team_id
-    and by_product.range_order = product_users.range_order
-    and by_product.product = product_users.product
-where distribution.users is null
+    on
+        by_product.team_id = product_users.team_id
+        and by_product.range_order = product_users.range_order
+        and by_product.product = product_users.product
+where
+    distribution.users is null
     or product_users.users is null
     or distribution.users <> by_product.total_users
     or product_users.users <> by_product.total_users

@@ -1,23 +1,35 @@
 -- Per team and time range, the total tokens agree across Time ranges, By product, By user and
 -- (for ranges within the last 365 days) Tokens by day; product and user counts agree too.
 with by_product as (
-    select team_id, range_order, sum(total_tokens_used) as tokens, count(*) as products
+    select
+        team_id,
+        range_order,
+        sum(total_tokens_used) as tokens,
+        count(*) as products
     from {{ ref('rpt_by_product') }}
     group by team_id, range_order
 ),
 
 by_user as (
-    select team_id, range_order, sum(total_tokens_used) as tokens, count(*) as users
+    select
+        team_id,
+        range_order,
+        sum(total_tokens_used) as tokens,
+        count(*) as users
     from {{ ref('rpt_by_user') }}
     group by team_id, range_order
 ),
 
 by_day as (
-    select ranges.team_id, ranges.range_order, sum(days.tokens_used) as tokens
+    select
+        ranges.team_id,
+        ranges.range_order,
+        sum(days.tokens_used) as tokens
     from {{ ref('rpt_time_ranges') }} as ranges
     inner join {{ ref('rpt_tokens_by_day') }} as days
-        on ranges.team_id = days.team_id
-        and days.usage_date between ranges.start_date and ranges.end_date
+        on
+            ranges.team_id = days.team_id
+            and days.usage_date between ranges.start_date and ranges.end_date
     where ranges.start_date >= {{ report_add_days(-364, 'ranges.as_of_date') }}
     group by ranges.team_id, ranges.range_order
 )
@@ -36,7 +48,8 @@ left join by_user
     on ranges.team_id = by_user.team_id and ranges.range_order = by_user.range_order
 left join by_day
     on ranges.team_id = by_day.team_id and ranges.range_order = by_day.range_order
-where ranges.total_tokens_used <> coalesce(by_product.tokens, 0)
+where
+    ranges.total_tokens_used <> coalesce(by_product.tokens, 0)
     or ranges.total_tokens_used <> coalesce(by_user.tokens, 0)
     or ranges.products_used <> coalesce(by_product.products, 0)
     or ranges.total_users <> coalesce(by_user.users, 0)

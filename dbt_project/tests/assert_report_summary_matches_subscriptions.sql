@@ -17,5 +17,6 @@ select
     active_packs.tokens_remaining as subscriptions_remaining
 from {{ ref('rpt_summary') }} as summary
 left join active_packs on summary.team_id = active_packs.team_id
-where summary.tokens_used <> coalesce(active_packs.tokens_used, 0)
+where
+    summary.tokens_used <> coalesce(active_packs.tokens_used, 0)
     or summary.tokens_remaining <> coalesce(active_packs.tokens_remaining, 0)

@@ -1,6 +1,5 @@
 """Export assets: one nightly workbook per active team, partitioned by team."""
 
-from __future__ import annotations
 
 from datetime import date
 

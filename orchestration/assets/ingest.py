@@ -5,7 +5,6 @@ delivery folder). A backfill of many deliveries runs as a single run: the
 asset receives every partition key of the range and loads the pending ones.
 """
 
-from __future__ import annotations
 
 from datetime import date
 

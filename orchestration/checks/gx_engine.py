@@ -78,12 +78,19 @@ def _failure(result: Any, index_columns: Sequence[str]) -> FailedExpectation:
     config = result.expectation_config
     meta = config.meta or {}
     kwargs = config.kwargs
-    column = kwargs.get("column") or kwargs.get("column_B") or kwargs.get("column_list")
+    column = (
+        kwargs.get("column")
+        or kwargs.get("column_list")
+        or [
+            kwargs.get("column_A"),
+            kwargs.get("column_B"),
+        ]
+    )
     details = result.result or {}
     return FailedExpectation(
         expectation=config.type,
         target=meta.get(META_TARGET, config.type),
-        column=",".join(column) if isinstance(column, list) else column,
+        column=column if isinstance(column, str) else ",".join(c for c in column if c),
         rule=meta.get(META_RULE, config.type),
         unexpected_count=details.get("unexpected_count"),
         sample=tuple(plain(details.get("partial_unexpected_list", []))),

@@ -18,10 +18,11 @@ _MESSAGE_DETAILS = 3
 class FailedExpectation:
     """One expectation that failed.
 
-    ``target`` names what was checked (``usage.tokens``, ``usage.csv``,
-    ``rpt_summary``); ``rule`` says what was expected in words; ``sample``
-    holds a few unexpected values and ``rows`` the identifying columns of a few
-    offending rows (delivery and line, or team and range), all JSON-ready.
+    ``target`` names what was checked (``usage.tokens``, ``rpt_summary``,
+    ``reject_rate``); ``rule`` names the problem in words; ``sample`` holds a
+    few unexpected values and ``rows`` a few offending rows, identifying
+    columns first (delivery and line, file, or team and range), all JSON-ready.
+    ``error`` is set when the expectation could not be evaluated.
     """
 
     expectation: str
@@ -95,7 +96,11 @@ class CheckOutcome:
 
 
 def plain(value: Any) -> Any:
-    """Convert numpy / pandas / date values to JSON-ready Python values (missing -> None)."""
+    """Convert numpy / pandas / date values to JSON-ready Python values (missing -> None).
+
+    DuckDB DATE columns reach pandas as midnight timestamps, so a midnight
+    timestamp is shown as its date.
+    """
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -112,7 +117,7 @@ def plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, bool | int | float | str):
         return value
     return str(value)
 

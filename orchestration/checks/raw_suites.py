@@ -17,7 +17,7 @@ import pandas as pd
 from great_expectations.expectations import Expectation
 
 from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
-from orchestration.checks.outcome import CheckOutcome
+from orchestration.checks.outcome import CheckOutcome, FailedExpectation
 from orchestration.checks.warehouse_io import date_list, frame, table_columns
 from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 
@@ -43,7 +43,7 @@ def check_raw_table(
     """Validate the rows of ``raw.<entity>`` that came with ``delivery_dates``."""
     name = raw_check_name(entity.name)
     deliveries = date_list(delivery_dates)
-    schema_failures = validate(_schema_suite(con, entity))
+    schema_failures = validate(_schema_suite(con, entity)) + _unresolvable_references(con, entity)
     if schema_failures:
         return CheckOutcome.from_failures(name, schema_failures, ok_message="")
     suite = _data_suite(con, entity, deliveries)
@@ -66,25 +66,46 @@ def _required_types(entity: Entity) -> dict[str, str]:
     return {c.name: c.kind.sql_type for c in entity.columns} | LINEAGE_COLUMNS
 
 
-def _schema_suite(con: duckdb.DuckDBPyConnection, entity: Entity) -> FrameSuite:
-    """One row holding each present column's DuckDB type, checked against the contract."""
-    actual = table_columns(con, RAW_SCHEMA, entity.name)
-    types = pd.DataFrame({column: [data_type] for column, data_type in actual.items()})
-    expectations: list[Expectation] = []
-    for column, sql_type in _required_types(entity).items():
-        target = f"{entity.name}.{column}"
-        expectations.append(
-            gxe.ExpectColumnToExist(column=column, meta=expectation_meta(target, "missing column"))
-        )
-        if column in actual:
-            expectations.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column,
-                    value_set=[sql_type],
-                    meta=expectation_meta(target, f"column type must be {sql_type}"),
+def _unresolvable_references(
+    con: duckdb.DuckDBPyConnection, entity: Entity
+) -> list[FailedExpectation]:
+    """References whose target table or key column is missing, so they cannot be checked."""
+    failures = []
+    for col in entity.columns:
+        if not col.references:
+            continue
+        (key,) = BY_NAME[col.references].key
+        if key not in table_columns(con, RAW_SCHEMA, col.references):
+            failures.append(
+                FailedExpectation(
+                    expectation="reference_target_exists",
+                    target=f"{entity.name}.{col.name}",
+                    column=col.name,
+                    rule=f"reference to {col.references}.{key}",
+                    unexpected_count=None,
+                    error=f"{RAW_SCHEMA}.{col.references} has no column {key}",
                 )
             )
-    return FrameSuite(f"{entity.name}_schema", types, expectations)
+    return failures
+
+
+def _schema_suite(con: duckdb.DuckDBPyConnection, entity: Entity) -> FrameSuite:
+    """One row per required column: its contract type next to its DuckDB type (null if absent)."""
+    actual = table_columns(con, RAW_SCHEMA, entity.name)
+    required = _required_types(entity)
+    columns = pd.DataFrame(
+        {
+            "column_name": list(required),
+            "expected_type": list(required.values()),
+            "actual_type": [actual.get(c) for c in required],
+        }
+    )
+    expectation = gxe.ExpectColumnPairValuesToBeEqual(
+        column_A="actual_type",
+        column_B="expected_type",
+        meta=expectation_meta(entity.name, "column missing or of the wrong type"),
+    )
+    return FrameSuite(f"{entity.name}_schema", columns, [expectation], ("column_name",))
 
 
 def _data_suite(

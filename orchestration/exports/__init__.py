@@ -5,9 +5,9 @@ write-only) and csv files atomically under the exports folder. No Dagster depend
 """
 
 from .errors import ExportError, ExportRequestError
-from .nightly import write_all_workbooks, write_team_workbook
-from .on_demand import export_on_demand
+from .on_demand import export_on_demand, latest_as_of
 from .sheets import EXCEL_MAX_ROWS, NIGHTLY_REPORTS, ON_DEMAND_REPORTS
+from .workbook import write_all_workbooks, write_team_workbook
 
 __all__ = [
     "EXCEL_MAX_ROWS",
@@ -16,6 +16,7 @@ __all__ = [
     "ExportError",
     "ExportRequestError",
     "export_on_demand",
+    "latest_as_of",
     "write_all_workbooks",
     "write_team_workbook",
 ]

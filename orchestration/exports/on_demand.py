@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .csv_writer import write_csv
-from .errors import ExportRequestError
+from .errors import ExportError, ExportRequestError
 from .files import checked_date, checked_team_id, folder_atomically, on_demand_dir
 from .reader import DuckDBReportSource, ReportSource
 from .sheets import EXCEL_MAX_ROWS, ON_DEMAND_REPORTS
@@ -65,6 +65,15 @@ def export_on_demand(
             else:
                 names = [_write_xlsx(source, request, folder, stamp, max_rows)]
     return [target / name for name in names]
+
+
+def latest_as_of(warehouse: Path) -> date:
+    """The newest report date in the warehouse (the default as-of of an export request)."""
+    with DuckDBReportSource(warehouse) as source:
+        as_of = source.latest_as_of()
+    if as_of is None:
+        raise ExportError("the warehouse holds no reports yet; run the reports first")
+    return as_of
 
 
 def _validated(

@@ -29,6 +29,10 @@ class ReportSource(Protocol):
         """Team ids with a Summary row as of ``as_of``, sorted."""
         ...
 
+    def latest_as_of(self) -> date | None:
+        """The newest as-of date with reports, or None when there are none."""
+        ...
+
     def batches(
         self,
         report: Report,
@@ -70,6 +74,10 @@ class DuckDBReportSource:
     def active_teams(self, as_of: date) -> list[str]:
         sql = f"SELECT DISTINCT team_id FROM main.{SUMMARY.model} WHERE as_of_date = ? ORDER BY 1"
         return [team_id for (team_id,) in self._fetch(SUMMARY, sql, [as_of]).fetchall()]
+
+    def latest_as_of(self) -> date | None:
+        sql = f"SELECT max(as_of_date) FROM main.{SUMMARY.model}"
+        return self._fetch(SUMMARY, sql, []).fetchone()[0]
 
     def batches(
         self,

@@ -54,10 +54,12 @@ _HASHED = ("hashed_autodesk_id", "hashed_autodesk_id")
 _USER = ("User", "user_name")
 _AVERAGE = ("Average tokens per month", "average_tokens_per_month", AVERAGE_FORMAT)
 _BY_USER_ORDER = ("range_order", "user_name", "hashed_autodesk_id")
-# Real name for teams that include PII, else the hashed id (names are masked then).
+# Users sheet order: the real name (missing parts left out) for teams that include PII,
+# else (names masked) or when there is no name, the hashed id.
 _USER_SORT = (
     "CASE WHEN first_name = '*****' THEN hashed_autodesk_id "
-    "ELSE coalesce(nullif(concat_ws(' ', first_name, last_name), ''), hashed_autodesk_id) END"
+    "ELSE coalesce(nullif(concat_ws(' ', nullif(first_name, ''), nullif(last_name, '')), ''), "
+    "hashed_autodesk_id) END"
 )
 
 SUMMARY = Report(

@@ -3,8 +3,8 @@
 Rows are appended as plain values; only cells that need it are styled: averages get the
 ``0.00`` number format and formula-like text gets Excel's quote prefix (stored as text,
 never as a formula). Dates get ``yyyy-mm-dd`` from openpyxl. Text is OOXML-escaped
-(see ``safety``). Saving is deterministic:
-the document properties and every zip entry carry the given timestamp.
+(see ``safety``). Saving is deterministic: the document properties and every zip entry
+carry the given timestamp.
 """
 
 from __future__ import annotations

@@ -18,11 +18,10 @@ import pyarrow as pa
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, raw_column, stage
-from orchestration.ingest.sql import literal
+from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
 _REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
-_PREFIX = "_ingest_"
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row count of every entity table and of the quarantine."""
     names = [e.name for e in ENTITIES] + ["quarantine"]
-    return {n: con.execute(f"SELECT count(*) FROM raw.{n}").fetchone()[0] for n in names}
+    return {n: first_row(con, f"SELECT count(*) FROM raw.{n}")[0] for n in names}
 
 
 def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
@@ -127,7 +126,7 @@ def _insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, da
             "reason": pa.array([r.reason for r in staged.rejects], pa.string()),
         }
     )
-    view = f"{_PREFIX}rejects_arrow"
+    view = f"{TEMP_PREFIX}rejects_arrow"
     con.register(view, rejects)
     try:
         con.execute(f"INSERT INTO raw.quarantine SELECT * FROM {view}")
@@ -158,9 +157,9 @@ def _replace(
         con.execute(f"DELETE FROM raw.quarantine WHERE delivery_date = {day_sql}")
         for entity in ENTITIES:
             stg = staged[entity.name]
-            con.execute(
-                f"INSERT INTO raw.quarantine {_quarantine_select(stg, checked[entity.name], day)}"
-            )
+            if report.files[entity.file_name].rejected > len(stg.rejects):
+                select = _quarantine_select(stg, checked[entity.name], day)
+                con.execute(f"INSERT INTO raw.quarantine {select}")
             if stg.rejects:
                 _insert_parse_rejects(con, stg, day)
         con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
@@ -182,10 +181,39 @@ def _replace(
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
-        [_PREFIX],
+        [TEMP_PREFIX],
     ).fetchall()
     for (name,) in names:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection, staged: dict[str, StagedFile]
+) -> tuple[dict[str, str], dict[str, FileReport]]:
+    """Check every file in reference order; the checked tables and per-file counts."""
+    checked: dict[str, str] = {}
+    files: dict[str, FileReport] = {}
+    for entity in ENTITIES:
+        table = f"{TEMP_PREFIX}chk_{entity.name}"
+        check(con, staged[entity.name], table)
+        checked[entity.name] = table
+        if entity.name in _REFERENCED:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
+                f"SELECT {typed(entity.key[0])} AS k FROM {table} WHERE reason = ''"
+            )
+        loaded, bad = first_row(
+            con,
+            f"SELECT count(*) FILTER (reason = ''), count(*) FILTER (reason <> '') FROM {table}",
+        )
+        stg = staged[entity.name]
+        files[entity.file_name] = FileReport(
+            rows=stg.records,
+            loaded=loaded,
+            rejected=bad + len(stg.rejects),
+            extra_columns=stg.file.extra_columns,
+        )
+    return checked, files
 
 
 def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport:
@@ -196,34 +224,14 @@ def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport
     """
     verified = verify(delivery)
     day = delivery.delivery_date
-    ordered = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    (ordered,) = first_row(con, "SELECT current_setting('preserve_insertion_order')")
     con.execute("SET preserve_insertion_order = true")  # staging rowid = record order
     try:
         staged = {
-            f.entity.name: stage(con, day, f, f"{_PREFIX}stg_{f.entity.name}")
+            f.entity.name: stage(con, day, f, f"{TEMP_PREFIX}stg_{f.entity.name}")
             for f in verified.files
         }
-        checked: dict[str, str] = {}
-        files: dict[str, FileReport] = {}
-        for entity in ENTITIES:
-            table = f"{_PREFIX}chk_{entity.name}"
-            check(con, staged[entity.name], table)
-            checked[entity.name] = table
-            if entity.name in _REFERENCED:
-                con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
-                    f"SELECT {typed(entity.key[0])} AS k FROM {table} WHERE reason = ''"
-                )
-            loaded, bad = con.execute(
-                f"SELECT count(*) FILTER (reason = ''), count(*) FILTER (reason <> '') FROM {table}"
-            ).fetchone()
-            stg = staged[entity.name]
-            files[entity.file_name] = FileReport(
-                rows=stg.records,
-                loaded=loaded,
-                rejected=bad + len(stg.rejects),
-                extra_columns=stg.file.extra_columns,
-            )
+        checked, files = _validate(con, staged)
         report = DeliveryReport(day, verified.manifest_sha256, files)
         _replace(con, report, staged, checked)
         return report

@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.ingest.deliveries import DeliveryFile, InvalidDeliveryError
-from orchestration.ingest.sql import literal
+from orchestration.ingest.sql import first_row, literal
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _stage_duckdb(
     except duckdb.Error:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         return None
-    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    (records,) = first_row(con, f"SELECT count(*) FROM {table}")
     first = file.header_lines + 1
     # Newlines in a file without blank lines: header, one per record, embedded ones.
     expected = file.header_lines + records - (0 if file.ends_with_newline else 1)
@@ -99,7 +99,7 @@ def _stage_duckdb(
     embedded = " + ".join(
         f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in fields
     )
-    total = con.execute(f"SELECT coalesce(sum({embedded}), 0) FROM {table}").fetchone()[0]
+    (total,) = first_row(con, f"SELECT coalesce(sum({embedded}), 0) FROM {table}")
     if file.newlines != expected + total:
         con.execute(f"DROP TABLE {table}")
         return None

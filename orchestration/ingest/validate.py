@@ -13,7 +13,7 @@ import duckdb
 
 from orchestration.ingest.contract import BY_NAME, Column, Entity, Kind, Sign
 from orchestration.ingest.parsing import StagedFile, raw_column
-from orchestration.ingest.sql import literal, quoted
+from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal, quoted
 
 _DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TIME = _DATE + "T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?"
@@ -27,7 +27,7 @@ def typed(column: str) -> str:
 
 def keys_table(entity: str) -> str:
     """Temp table (one column ``k``) of the valid keys of a referenced entity."""
-    return f"_ingest_keys_{entity}"
+    return f"{TEMP_PREFIX}keys_{entity}"
 
 
 def _typed_sql(col: Column, raw: str) -> str:
@@ -179,8 +179,9 @@ def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> Non
         con.execute(f"ALTER TABLE {table} ADD COLUMN {flag} BOOLEAN DEFAULT false")
         changed = True
         while changed:
-            changed = con.execute(
+            (changed,) = first_row(
+                con,
                 f"UPDATE {table} SET reason = concat_ws('; ', nullif(reason, ''), {message}), "
                 f"{flag} = true WHERE NOT {flag} AND {value} NOT IN "
-                f"(SELECT {key} FROM {table} WHERE reason = '')"
-            ).fetchone()[0]
+                f"(SELECT {key} FROM {table} WHERE reason = '')",
+            )

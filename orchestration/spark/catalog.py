@@ -39,7 +39,7 @@ def write_spark_catalog(
     """(Re)write ``catalog_file`` with a view ``main.<table>`` per table of ``schema``.
 
     The views read the Parquet files in place (absolute paths), so the catalog stays
-    valid while Spark rebuilds tables with the same schema. The file is replaced
+    valid while Spark rebuilds tables with the same columns. The file is replaced
     atomically. Returns the table names.
     """
     tables = spark_table_dirs(warehouse_dir, schema)
@@ -53,7 +53,25 @@ def write_spark_catalog(
     temp.unlink(missing_ok=True)
     with duckdb.connect(str(temp)) as con:
         for name, folder in tables.items():
-            pattern = str(folder.resolve() / "*.parquet").replace("'", "''")
-            con.execute(f"create view main.\"{name}\" as select * from read_parquet('{pattern}')")
+            con.execute(f'create view main."{name}" as {_table_select(con, folder)}')
     os.replace(temp, catalog_file)
     return list(tables)
+
+
+def _table_select(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
+    """SELECT over a table's Parquet files, instants turned back into naive UTC timestamps.
+
+    Spark stores its TIMESTAMP (an instant) as UTC-adjusted Parquet, which DuckDB reads
+    as TIMESTAMP WITH TIME ZONE; the DuckDB build holds naive UTC timestamps instead.
+    """
+    pattern = str(folder.resolve() / "*.parquet").replace("'", "''")
+    source = f"read_parquet('{pattern}')"
+    instants = [
+        name
+        for name, sql_type, *_ in con.execute(f"describe select * from {source}").fetchall()
+        if sql_type == "TIMESTAMP WITH TIME ZONE"
+    ]
+    if not instants:
+        return f"select * from {source}"
+    replaced = ", ".join(f'timezone(\'UTC\', "{name}") as "{name}"' for name in instants)
+    return f"select * replace ({replaced}) from {source}"

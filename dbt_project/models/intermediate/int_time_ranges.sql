@@ -4,9 +4,9 @@ with anchors as (
     select
         {{ as_of_date() }} as as_of,
         case
-            when {{ as_of_date() }} = cast({{ dbt.last_day(as_of_date(), 'month') }} as date)
+            when {{ as_of_date() }} = {{ date_month_end(as_of_date()) }}
                 then {{ as_of_date() }}
-            else cast({{ dbt.dateadd('day', -1, dbt.date_trunc('month', as_of_date())) }} as date)
+            else {{ date_add_days(date_month_start(as_of_date()), -1) }}
         end as last_month_end
 ),
 
@@ -14,7 +14,7 @@ ranges as (
     select
         1 as range_order,
         'Past 30 days' as time_range,
-        cast({{ dbt.dateadd('day', -29, 'as_of') }} as date) as start_date,
+        {{ date_add_days('as_of', -29) }} as start_date,
         as_of as end_date,
         1 as months
     from anchors
@@ -23,8 +23,7 @@ ranges as (
     select
         {{ loop.index + 1 }} as range_order,
         'Past {{ months }} months' as time_range,
-        cast({{ dbt.dateadd('month', 1 - months, dbt.date_trunc('month', 'last_month_end')) }}
-            as date) as start_date,
+        {{ date_add_months(date_month_start('last_month_end'), 1 - months) }} as start_date,
         last_month_end as end_date,
         {{ months }} as months
     from anchors

@@ -1,6 +1,11 @@
 -- By user: per team, range and user with usage in the range.
 with user_products as (
-    select team_id, range_order, autodesk_id, product_name, sum(tokens) as tokens
+    select
+        team_id,
+        range_order,
+        autodesk_id,
+        product_name,
+        sum(tokens) as tokens
     from {{ ref('report_range_usage') }}
     group by team_id, range_order, autodesk_id, product_name
 ),
@@ -31,21 +36,22 @@ day_figures as (
 )
 
 select
-    days.team_id,
-    days.as_of_date,
-    days.range_order,
-    days.time_range,
-    users.hashed_autodesk_id,
-    users.user_name,
+    user_days.team_id,
+    user_days.as_of_date,
+    user_days.range_order,
+    user_days.time_range,
+    shown.hashed_autodesk_id,
+    shown.user_name,
     products.products_used,
     cast(products.number_of_products as {{ dbt.type_bigint() }}) as number_of_products,
     cast(products.total_tokens_used as {{ dbt.type_bigint() }}) as total_tokens_used,
-    cast(days.days_used as {{ dbt.type_bigint() }}) as days_used,
-    days.days_in_range
-from day_figures as days
+    cast(user_days.days_used as {{ dbt.type_bigint() }}) as days_used,
+    user_days.days_in_range
+from day_figures as user_days
 inner join product_figures as products
-    on days.team_id = products.team_id
-    and days.range_order = products.range_order
-    and days.autodesk_id = products.autodesk_id
-inner join {{ ref('report_team_users') }} as users
-    on days.team_id = users.team_id and days.autodesk_id = users.autodesk_id
+    on
+        user_days.team_id = products.team_id
+        and user_days.range_order = products.range_order
+        and user_days.autodesk_id = products.autodesk_id
+inner join {{ ref('report_team_users') }} as shown
+    on user_days.team_id = shown.team_id and user_days.autodesk_id = shown.autodesk_id

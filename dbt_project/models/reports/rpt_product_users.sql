@@ -28,10 +28,10 @@ select
     totals.range_order,
     totals.time_range,
     totals.product_name as product,
-    users.hashed_autodesk_id,
-    users.user_name,
+    shown.hashed_autodesk_id,
+    shown.user_name,
     cast(totals.tokens as {{ dbt.type_bigint() }}) as total_tokens_used,
     {{ report_per_month('totals.tokens', 'totals.months') }} as average_tokens_per_month
 from user_totals as totals
-inner join {{ ref('report_team_users') }} as users
-    on totals.team_id = users.team_id and totals.autodesk_id = users.autodesk_id
+inner join {{ ref('report_team_users') }} as shown
+    on totals.team_id = shown.team_id and totals.autodesk_id = shown.autodesk_id

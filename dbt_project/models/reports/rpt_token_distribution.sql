@@ -16,16 +16,34 @@ with user_totals as (
 ),
 
 products_used as (
-    select distinct team_id, as_of_date, range_order, time_range, product_line_code, product_name
+    select distinct
+        team_id,
+        as_of_date,
+        range_order,
+        time_range,
+        product_line_code,
+        product_name
     from user_totals
 ),
 
 bands as (
-    select 1 as band_order, '0-100' as band, 0 as min_tokens, 100 as max_tokens
-    union all select 2, '101-500', 101, 500
-    union all select 3, '501-1000', 501, 1000
-    union all select 4, '1001-5000', 1001, 5000
-    union all select 5, '5001+', 5001, null
+    {%- set bands = [
+        ('0-100', 0, 100),
+        ('101-500', 101, 500),
+        ('501-1000', 501, 1000),
+        ('1001-5000', 1001, 5000),
+        ('5001+', 5001, none),
+    ] %}
+    {%- for label, min_tokens, max_tokens in bands %}
+        {%- if not loop.first %}
+    union all
+        {%- endif %}
+    select
+        {{ loop.index }} as band_order,
+        '{{ label }}' as band,
+        {{ min_tokens }} as min_tokens,
+        {{ 'null' if max_tokens is none else max_tokens }} as max_tokens
+    {%- endfor %}
 )
 
 select
@@ -40,11 +58,12 @@ select
 from products_used as products
 cross join bands
 left join user_totals as totals
-    on products.team_id = totals.team_id
-    and products.range_order = totals.range_order
-    and products.product_line_code = totals.product_line_code
-    and totals.tokens >= bands.min_tokens
-    and (bands.max_tokens is null or totals.tokens <= bands.max_tokens)
+    on
+        products.team_id = totals.team_id
+        and products.range_order = totals.range_order
+        and products.product_line_code = totals.product_line_code
+        and bands.min_tokens <= totals.tokens
+        and (bands.max_tokens is null or bands.max_tokens >= totals.tokens)
 group by
     products.team_id,
     products.as_of_date,

@@ -14,7 +14,10 @@ days as (
 ),
 
 daily as (
-    select team_id, usage_date, sum(tokens) as tokens
+    select
+        team_id,
+        usage_date,
+        sum(tokens) as tokens
     from {{ ref('fct_daily_usage') }}
     where usage_date >= {{ report_add_days(-364, as_of_date()) }}
     group by team_id, usage_date

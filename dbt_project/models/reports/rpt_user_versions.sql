@@ -1,24 +1,24 @@
 -- User versions: per team, range, user, product and version, the distinct usage dates.
 select
-    usage.team_id,
-    usage.as_of_date,
-    usage.range_order,
-    usage.time_range,
-    users.hashed_autodesk_id,
-    users.user_name,
-    usage.product_name as product,
-    usage.version,
-    cast(count(distinct usage.usage_date) as {{ dbt.type_bigint() }}) as days_used
-from {{ ref('report_range_usage') }} as usage
-inner join {{ ref('report_team_users') }} as users
-    on usage.team_id = users.team_id and usage.autodesk_id = users.autodesk_id
+    ranged.team_id,
+    ranged.as_of_date,
+    ranged.range_order,
+    ranged.time_range,
+    shown.hashed_autodesk_id,
+    shown.user_name,
+    ranged.product_name as product,
+    ranged.version,
+    cast(count(distinct ranged.usage_date) as {{ dbt.type_bigint() }}) as days_used
+from {{ ref('report_range_usage') }} as ranged
+inner join {{ ref('report_team_users') }} as shown
+    on ranged.team_id = shown.team_id and ranged.autodesk_id = shown.autodesk_id
 group by
-    usage.team_id,
-    usage.as_of_date,
-    usage.range_order,
-    usage.time_range,
-    users.hashed_autodesk_id,
-    users.user_name,
-    usage.product_line_code,
-    usage.product_name,
-    usage.version
+    ranged.team_id,
+    ranged.as_of_date,
+    ranged.range_order,
+    ranged.time_range,
+    shown.hashed_autodesk_id,
+    shown.user_name,
+    ranged.product_line_code,
+    ranged.product_name,
+    ranged.version

@@ -19,21 +19,21 @@ select
     weekly.as_of_date,
     weekly.range_order,
     weekly.time_range,
-    users.hashed_autodesk_id,
-    users.user_name,
+    shown.hashed_autodesk_id,
+    shown.user_name,
     weekly.product_name as product,
     weekly.week_starting,
     cast(count(distinct weekly.usage_date) as {{ dbt.type_bigint() }}) as days_used
 from weekly
-inner join {{ ref('report_team_users') }} as users
-    on weekly.team_id = users.team_id and weekly.autodesk_id = users.autodesk_id
+inner join {{ ref('report_team_users') }} as shown
+    on weekly.team_id = shown.team_id and weekly.autodesk_id = shown.autodesk_id
 group by
     weekly.team_id,
     weekly.as_of_date,
     weekly.range_order,
     weekly.time_range,
-    users.hashed_autodesk_id,
-    users.user_name,
+    shown.hashed_autodesk_id,
+    shown.user_name,
     weekly.product_line_code,
     weekly.product_name,
     weekly.week_starting

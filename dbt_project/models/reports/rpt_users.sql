@@ -1,7 +1,10 @@
 -- Users: per member of the team (team_members snapshot); products used in this team in
 -- Past 12 months and the last usage date in this team up to D.
 with user_products as (
-    select distinct team_id, autodesk_id, product_name
+    select distinct
+        team_id,
+        autodesk_id,
+        product_name
     from {{ ref('report_range_usage') }}
     where time_range = 'Past 12 months'
 ),
@@ -16,7 +19,10 @@ products_used as (
 ),
 
 last_used as (
-    select team_id, autodesk_id, max(usage_date) as last_used
+    select
+        team_id,
+        autodesk_id,
+        max(usage_date) as last_used
     from {{ ref('fct_daily_usage') }}
     group by team_id, autodesk_id
 )
@@ -24,18 +30,18 @@ last_used as (
 select
     members.team_id,
     teams.as_of_date,
-    users.hashed_autodesk_id,
-    users.shown_autodesk_id as autodesk_id,
-    users.email,
-    users.first_name,
-    users.last_name,
+    shown.hashed_autodesk_id,
+    shown.shown_autodesk_id as autodesk_id,
+    shown.email,
+    shown.first_name,
+    shown.last_name,
     members.role,
     products.products_used,
     last_used.last_used
 from {{ ref('stg_team_members') }} as members
 inner join {{ ref('report_teams') }} as teams on members.team_id = teams.team_id
-inner join {{ ref('report_team_users') }} as users
-    on members.team_id = users.team_id and members.autodesk_id = users.autodesk_id
+inner join {{ ref('report_team_users') }} as shown
+    on members.team_id = shown.team_id and members.autodesk_id = shown.autodesk_id
 left join products_used as products
     on members.team_id = products.team_id and members.autodesk_id = products.autodesk_id
 left join last_used

@@ -52,13 +52,14 @@ def write_all_workbooks(
     """Write the workbook of every active team (or of ``team_ids``); paths sorted by team.
 
     With ``workers`` > 1 the workbooks are written by that many processes, each reading
-    the warehouse read-only. Fails when the warehouse holds no reports as of ``as_of``.
+    the warehouse read-only. Without ``team_ids``, fails when the warehouse holds no
+    reports as of ``as_of``; a team of ``team_ids`` without reports is refused.
     """
     as_of = checked_date(as_of, "as_of")
     exports_dir = Path(exports_dir)
     with DuckDBReportSource(warehouse) as source:
         active = source.active_teams(as_of)
-        if not active:
+        if team_ids is None and not active:
             raise ExportError(f"no reports as of {as_of} in the warehouse; run the reports first")
         teams = _selected_teams(active, team_ids, as_of)
         if workers <= 1 or len(teams) <= 1:

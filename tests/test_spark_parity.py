@@ -1,0 +1,308 @@
+"""The dbt project on Spark builds the same tables as on DuckDB, row for row.
+
+A small generated landing is ingested into DuckDB and built there (the default target);
+its raw layer is exported to Parquet and the same project is built with
+``dbt run --target spark`` (a local Spark session in a subprocess). Every report and
+mart table of both builds is then compared after sorting: exact for integers, text,
+dates and timestamps, 1e-9 for floats. The exports' reader must return the same rows
+in the same order from the Spark build as from the DuckDB build.
+
+The Parquet export and the DuckDB catalog over the Spark tables are also checked
+without Spark (no Java needed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_support import PROJECT_DIR
+
+from orchestration import privacy
+from orchestration.exports.reader import DuckDBReportSource
+from orchestration.exports.sheets import NIGHTLY_REPORTS, ON_DEMAND_REPORTS
+from orchestration.generate import generate_landing
+from orchestration.ingest import deliveries, loader
+from orchestration.settings import ENV_DBT_TARGET, ENV_WAREHOUSE
+from orchestration.spark import (
+    ENV_SPARK_RAW_DIR,
+    ENV_SPARK_WAREHOUSE_DIR,
+    export_raw_to_parquet,
+    spark_dbt_env,
+    write_spark_catalog,
+)
+from orchestration.spark.catalog import SparkCatalogError
+
+# Landing from January to March; D lies mid-February, so deliveries and facts after D
+# exist and must be ignored, and the generated team merge (early February) is included.
+LANDING_START, LANDING_END = date(2026, 1, 1), date(2026, 3, 10)
+AS_OF = date(2026, 2, 17)
+DBT_TIMEOUT_SECONDS = 600
+
+REPORTS = (
+    "rpt_summary",
+    "rpt_time_ranges",
+    "rpt_tokens_by_day",
+    "rpt_by_product",
+    "rpt_token_distribution",
+    "rpt_users_by_version",
+    "rpt_product_users",
+    "rpt_by_user",
+    "rpt_user_weekly_days",
+    "rpt_user_versions",
+    "rpt_subscriptions",
+    "rpt_users",
+    "rpt_usage_history",
+    "rpt_usage",
+)
+MARTS = (
+    "dim_team",
+    "dim_user",
+    "dim_product",
+    "dim_pack",
+    "fct_usage",
+    "fct_usage_allocation",
+    "fct_daily_usage",
+    "fct_token_ledger",
+    "fct_team_pack_balance",
+    "int_time_ranges",
+)
+
+needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")
+
+
+# --------------------------------------------------------------------------- builds
+
+
+def _ingest(landing: Path, warehouse: Path) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(privacy.ENV_PII_KEY, "spark parity key")
+        with duckdb.connect(str(warehouse)) as con:
+            loader.ensure_raw_schema(con)
+            for delivery in deliveries.discover(landing):
+                loader.ingest(con, delivery)
+            privacy.refresh_user_hashes(con)
+
+
+def _dbt_run(root: Path, name: str, env: dict[str, str]) -> None:
+    """``dbt run`` as of D in a subprocess (dbt-duckdb keeps its file open in-process)."""
+    target = root / f"{name}_target"
+    command = [
+        str(Path(sys.executable).with_name("dbt")),
+        "run",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        "--vars",
+        json.dumps({"as_of_date": AS_OF.isoformat()}),
+    ]
+    done = subprocess.run(
+        command,
+        cwd=root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=DBT_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, f"dbt run on {name} failed:\n{done.stdout[-6000:]}{done.stderr}"
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(DuckDB warehouse, DuckDB catalog over the Spark build) of the same landing and D."""
+    root = tmp_path_factory.mktemp("spark_parity")
+    landing, warehouse = root / "landing", root / "flex_usage.duckdb"
+    generate_landing(landing, LANDING_START, LANDING_END, teams=4, seed=23)
+    _ingest(landing, warehouse)
+    _dbt_run(root, "duckdb", {ENV_DBT_TARGET: "duckdb", ENV_WAREHOUSE: str(warehouse)})
+
+    raw_dir, spark_dir = root / "raw_parquet", root / "spark"
+    export_raw_to_parquet(warehouse, raw_dir)
+    _dbt_run(root, "spark", spark_dbt_env(spark_dir, raw_dir))
+    catalog = root / "spark_catalog.duckdb"
+    write_spark_catalog(spark_dir, catalog)
+    return warehouse, catalog
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _sort_key(row: tuple) -> tuple:
+    """Total order over rows with nulls; floats rounded so tiny engine noise cannot reorder."""
+    return tuple(
+        (value is None, round(value, 6) if isinstance(value, float) else value) for value in row
+    )
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str) -> tuple[list[str], list[tuple]]:
+    cursor = con.execute(f'select * from main."{name}"')
+    columns = [column[0] for column in cursor.description]
+    return columns, sorted(cursor.fetchall(), key=_sort_key)
+
+
+def _same_value(expected: object, actual: object) -> bool:
+    if isinstance(expected, float) and isinstance(actual, float):
+        return math.isclose(expected, actual, rel_tol=1e-12, abs_tol=1e-9)
+    return type(expected) is type(actual) and expected == actual
+
+
+def _row_differences(expected: list[tuple], actual: list[tuple]) -> list[str]:
+    """Readable mismatches of two row lists of equal length (at most five)."""
+    found = []
+    for index, (left, right) in enumerate(zip(expected, actual, strict=True)):
+        if len(left) != len(right) or not all(map(_same_value, left, right)):
+            found.append(f"row {index}: duckdb {left!r} != spark {right!r}")
+            if len(found) == 5:
+                break
+    return found
+
+
+def _assert_same_table(warehouse: Path, catalog: Path, name: str) -> None:
+    with (
+        duckdb.connect(str(warehouse), read_only=True) as duck,
+        duckdb.connect(str(catalog), read_only=True) as spark,
+    ):
+        duck_columns, duck_rows = _table(duck, name)
+        spark_columns, spark_rows = _table(spark, name)
+    assert spark_columns == duck_columns
+    assert len(spark_rows) == len(duck_rows), f"{name}: row counts differ"
+    assert _row_differences(duck_rows, spark_rows) == []
+
+
+# --------------------------------------------------------------------------- parity
+
+
+@needs_java
+def test_the_landing_reaches_every_report(builds: tuple[Path, Path]) -> None:
+    """Guards the comparisons below against passing on empty tables."""
+    warehouse, _ = builds
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = {
+            name: con.execute(f"select count(*) from main.{name}").fetchone()[0]
+            for name in REPORTS + MARTS
+        }
+        merged = con.execute("select count(*) from main.dim_team where status = 'merged'")
+        assert merged.fetchone()[0] == 1
+    assert [name for name, count in counts.items() if count == 0] == []
+
+
+@needs_java
+def test_spark_builds_every_table_model(builds: tuple[Path, Path]) -> None:
+    warehouse, catalog = builds
+    with (
+        duckdb.connect(str(warehouse), read_only=True) as duck,
+        duckdb.connect(str(catalog), read_only=True) as spark,
+    ):
+        listing = "select table_name from information_schema.tables where table_schema = 'main'"
+        duck_tables = {n for (n,) in duck.execute(f"{listing} and table_type = 'BASE TABLE'")}
+        spark_tables = {n for (n,) in spark.execute(listing).fetchall()}
+    assert set(REPORTS + MARTS) <= duck_tables
+    assert spark_tables == duck_tables
+
+
+@needs_java
+@pytest.mark.parametrize("name", REPORTS + MARTS)
+def test_spark_table_equals_duckdb_table(builds: tuple[Path, Path], name: str) -> None:
+    warehouse, catalog = builds
+    _assert_same_table(warehouse, catalog, name)
+
+
+@needs_java
+def test_exports_read_the_spark_build_like_the_duckdb_build(builds: tuple[Path, Path]) -> None:
+    """Same rows in the same export order, for every report of every active team."""
+    warehouse, catalog = builds
+    reports = NIGHTLY_REPORTS + tuple(ON_DEMAND_REPORTS.values())
+    with DuckDBReportSource(warehouse) as duck, DuckDBReportSource(catalog) as spark:
+        teams = duck.active_teams(AS_OF)
+        assert len(teams) >= 2
+        assert spark.active_teams(AS_OF) == teams
+        for report in reports:
+            for team in teams:
+                expected = [row for batch in duck.batches(report, team, AS_OF) for row in batch]
+                actual = [row for batch in spark.batches(report, team, AS_OF) for row in batch]
+                assert len(actual) == len(expected), (report.model, team)
+                assert _row_differences(expected, actual) == [], (report.model, team)
+
+
+# --------------------------------------------------------------------------- without Spark
+
+
+def test_export_raw_to_parquet_copies_every_raw_table(tmp_path: Path) -> None:
+    warehouse, out = tmp_path / "wh.duckdb", tmp_path / "parquet"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.usage (usage_id varchar, charge_ts timestamp, tokens bigint)")
+        con.execute(
+            "insert into raw.usage values ('u1', '2026-02-01 10:00:00', 7), ('u2', null, 0)"
+        )
+        con.execute("create table raw.quarantine (line bigint)")
+        con.execute("create view raw.not_a_table as select 1 as x")
+        con.execute("create table main.rpt_summary (x int)")
+
+    assert export_raw_to_parquet(warehouse, out) == {"quarantine": 0, "usage": 2}
+    assert export_raw_to_parquet(warehouse, out) == {"quarantine": 0, "usage": 2}  # replaces
+
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "quarantine",
+        "quarantine/part-0.parquet",
+        "usage",
+        "usage/part-0.parquet",
+    ]
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"select * from read_parquet('{out / 'usage' / '*.parquet'}') order by usage_id"
+        ).fetchall()
+        empty = con.execute(f"describe select * from '{out / 'quarantine' / 'part-0.parquet'}'")
+        assert [(name, kind) for name, kind, *_ in empty.fetchall()] == [("line", "BIGINT")]
+    assert rows == [("u1", datetime(2026, 2, 1, 10), 7), ("u2", None, 0)]
+
+
+def test_spark_catalog_exposes_tables_with_naive_utc_timestamps(tmp_path: Path) -> None:
+    """Spark's UTC-adjusted timestamps come back as the naive UTC values DuckDB stores."""
+    table_dir = tmp_path / "spark" / "flex.db" / "rpt_usage"
+    table_dir.mkdir(parents=True)
+    (tmp_path / "spark" / "flex.db" / "_temporary").mkdir()
+    (table_dir / "_SUCCESS").touch()
+    with duckdb.connect() as con:
+        con.execute(
+            "copy (select 'u1' as usage_id, timestamptz '2026-02-01 23:30:00+00' as charge_ts, "
+            f"date '2026-02-01' as day_used) to '{table_dir / 'part-00000.parquet'}'"
+        )
+
+    catalog = tmp_path / "catalog.duckdb"
+    assert write_spark_catalog(tmp_path / "spark", catalog) == ["rpt_usage"]
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        rows = con.execute("select * from main.rpt_usage").fetchall()
+        types = [kind for _, kind, *_ in con.execute("describe main.rpt_usage").fetchall()]
+    assert rows == [("u1", datetime(2026, 2, 1, 23, 30), date(2026, 2, 1))]
+    assert types == ["VARCHAR", "TIMESTAMP", "DATE"]
+
+
+def test_spark_catalog_refuses_an_unbuilt_warehouse(tmp_path: Path) -> None:
+    with pytest.raises(SparkCatalogError, match="run dbt first"):
+        write_spark_catalog(tmp_path / "spark", tmp_path / "catalog.duckdb")
+    assert not (tmp_path / "catalog.duckdb").exists()
+
+
+def test_spark_env_points_dbt_at_absolute_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/tmp")
+    env = spark_dbt_env(Path("wh/spark"), Path("raw"))
+    assert env == {
+        ENV_DBT_TARGET: "spark",
+        ENV_SPARK_WAREHOUSE_DIR: "/tmp/wh/spark",
+        ENV_SPARK_RAW_DIR: "/tmp/raw",
+    }
