@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -27,6 +30,7 @@ def build_resources(settings: Settings) -> dict:
         "exports": ExportsResource(path=str(settings.exports_dir)),
         "dbt": DbtCliResource(
             project_dir=dbt_project(),
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
             target=settings.dbt_target,
             global_config_flags=["--no-use-colors", "--quiet"],
         ),

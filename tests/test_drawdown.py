@@ -323,7 +323,7 @@ def raw_rows(
         day = max(charge.usage_date, OLD_SNAPSHOT)
         late = rng.random() < 0.2 and day < AS_OF
         delivered = day + timedelta(days=rng.randint(1, (AS_OF - day).days)) if late else day
-        if rng.random() < 0.2:
+        if rng.random() < 0.2 and day < AS_OF:
             # A first version superseded by the final one, and a version after D.
             rows["usage"].append({**row, "tokens": charge.tokens + 9, "delivery_date": day})
             rows["usage"].append(
@@ -462,3 +462,63 @@ def test_team_pack_balances(built, scenario):
         if r["subscription_id"] in packs
     }
     assert actual == expected
+
+
+def test_negative_balance_before_a_charge_is_reported(tmp_path):
+    """The closed form's assumption is guarded: an overdrawing outflow fails the build."""
+    day = date(2026, 5, 1)
+    warehouse = tmp_path / "negative.duckdb"
+    create_raw_warehouse(
+        warehouse,
+        {
+            "token_packs": [
+                {
+                    "subscription_id": "P",
+                    "team_id": "T",
+                    "tokens_purchased": 10,
+                    "start_date": day,
+                    "end_date": AS_OF,
+                    "delivery_date": day,
+                },
+            ],
+            "token_events": [
+                {
+                    "event_id": "in",
+                    "event_ts": ts("2026-05-01 00:00:00"),
+                    "team_id": "T",
+                    "subscription_id": "P",
+                    "event_type": "purchase",
+                    "tokens": 10,
+                    "delivery_date": day,
+                },
+                {
+                    "event_id": "out",
+                    "event_ts": ts("2026-05-01 01:00:00"),
+                    "team_id": "T",
+                    "subscription_id": "P",
+                    "event_type": "move_out",
+                    "tokens": -15,
+                    "delivery_date": day,
+                },
+            ],
+            "usage": [
+                {
+                    "usage_id": "U",
+                    "team_id": "T",
+                    "usage_date": day,
+                    "charge_ts": ts("2026-05-01 02:00:00"),
+                    "tokens": 3,
+                    "delivery_date": day,
+                },
+            ],
+        },
+    )
+    result = run_dbt(
+        warehouse,
+        day,
+        "build",
+        ["--select", "+assert_ledger_balance_never_negative", "--indirect-selection", "empty"],
+    )
+    statuses = {item.node.name: str(item.status) for item in result.result}
+    assert statuses.pop("assert_ledger_balance_never_negative") == "fail"
+    assert set(statuses.values()) == {"success"}

@@ -208,7 +208,9 @@ def test_spark_builds_every_table_model(builds: tuple[Path, Path]) -> None:
         duckdb.connect(str(catalog), read_only=True) as spark,
     ):
         listing = "select table_name from information_schema.tables where table_schema = 'main'"
-        duck_tables = {n for (n,) in duck.execute(f"{listing} and table_type = 'BASE TABLE'")}
+        duck_tables = {
+            n for (n,) in duck.execute(f"{listing} and table_type = 'BASE TABLE'").fetchall()
+        }
         spark_tables = {n for (n,) in spark.execute(listing).fetchall()}
     assert set(REPORTS + MARTS) <= duck_tables
     assert spark_tables == duck_tables

@@ -5,7 +5,7 @@ with distribution as (
         team_id,
         range_order,
         product,
-        sum(users) as users
+        sum(users) as user_count
     from {{ ref('rpt_token_distribution') }}
     group by team_id, range_order, product
 ),
@@ -15,7 +15,7 @@ product_users as (
         team_id,
         range_order,
         product,
-        count(*) as users,
+        count(*) as user_count,
         sum(total_tokens_used) as tokens
     from {{ ref('rpt_product_users') }}
     group by team_id, range_order, product
@@ -26,8 +26,8 @@ select
     by_product.range_order,
     by_product.product,
     by_product.total_users,
-    distribution.users as distribution_users,
-    product_users.users as product_users
+    distribution.user_count as distribution_users,
+    product_users.user_count as product_users
 from {{ ref('rpt_by_product') }} as by_product
 left join distribution
     on
@@ -40,8 +40,8 @@ left join product_users
         and by_product.range_order = product_users.range_order
         and by_product.product = product_users.product
 where
-    distribution.users is null
-    or product_users.users is null
-    or distribution.users <> by_product.total_users
-    or product_users.users <> by_product.total_users
+    distribution.user_count is null
+    or product_users.user_count is null
+    or distribution.user_count <> by_product.total_users
+    or product_users.user_count <> by_product.total_users
     or product_users.tokens <> by_product.total_tokens_used

@@ -15,7 +15,7 @@ by_user as (
         team_id,
         range_order,
         sum(total_tokens_used) as tokens,
-        count(*) as users
+        count(*) as user_count
     from {{ ref('rpt_by_user') }}
     group by team_id, range_order
 ),
@@ -24,12 +24,12 @@ by_day as (
     select
         ranges.team_id,
         ranges.range_order,
-        sum(days.tokens_used) as tokens
+        sum(by_date.tokens_used) as tokens
     from {{ ref('rpt_time_ranges') }} as ranges
-    inner join {{ ref('rpt_tokens_by_day') }} as days
+    inner join {{ ref('rpt_tokens_by_day') }} as by_date
         on
-            ranges.team_id = days.team_id
-            and days.usage_date between ranges.start_date and ranges.end_date
+            ranges.team_id = by_date.team_id
+            and by_date.usage_date between ranges.start_date and ranges.end_date
     where ranges.start_date >= {{ report_add_days(-364, 'ranges.as_of_date') }}
     group by ranges.team_id, ranges.range_order
 )
@@ -52,7 +52,7 @@ where
     ranges.total_tokens_used <> coalesce(by_product.tokens, 0)
     or ranges.total_tokens_used <> coalesce(by_user.tokens, 0)
     or ranges.products_used <> coalesce(by_product.products, 0)
-    or ranges.total_users <> coalesce(by_user.users, 0)
+    or ranges.total_users <> coalesce(by_user.user_count, 0)
     or (
         ranges.start_date >= {{ report_add_days(-364, 'ranges.as_of_date') }}
         and ranges.total_tokens_used <> coalesce(by_day.tokens, 0)

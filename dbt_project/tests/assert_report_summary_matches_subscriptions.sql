@@ -10,13 +10,13 @@ with active_packs as (
 )
 
 select
-    summary.team_id,
-    summary.tokens_used,
-    summary.tokens_remaining,
+    summary_rows.team_id,
+    summary_rows.tokens_used,
+    summary_rows.tokens_remaining,
     active_packs.tokens_used as subscriptions_used,
     active_packs.tokens_remaining as subscriptions_remaining
-from {{ ref('rpt_summary') }} as summary
-left join active_packs on summary.team_id = active_packs.team_id
+from {{ ref('rpt_summary') }} as summary_rows
+left join active_packs on summary_rows.team_id = active_packs.team_id
 where
-    summary.tokens_used <> coalesce(active_packs.tokens_used, 0)
-    or summary.tokens_remaining <> coalesce(active_packs.tokens_remaining, 0)
+    summary_rows.tokens_used <> coalesce(active_packs.tokens_used, 0)
+    or summary_rows.tokens_remaining <> coalesce(active_packs.tokens_remaining, 0)

@@ -32,6 +32,12 @@ WRITER_POOL = "duckdb_writer"
     ]
     + [
         dg.AssetSpec(
+            ["raw", "deliveries"],
+            description="One row per loaded delivery: manifest sha256, load time, file counts.",
+            group_name="raw",
+            kinds={"duckdb"},
+        ),
+        dg.AssetSpec(
             ["raw", "quarantine"],
             description="Rejected rows: delivery, file, line, raw values and reason.",
             group_name="raw",
@@ -76,7 +82,7 @@ def raw_deliveries(
             )
         counts = loader.table_counts(con)
     skipped = len(found) - len(todo)
-    for name in (*RAW_ENTITIES, "quarantine"):
+    for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
         yield dg.MaterializeResult(
             asset_key=["raw", name],
             metadata={

@@ -6,6 +6,7 @@ dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
 
 
 import json
+import os
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -15,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.assets.ingest import WRITER_POOL
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
 
 
 @cache
@@ -64,6 +65,8 @@ def warehouse_models(
 ):
     """Build and test every model for the run's as-of date."""
     as_of = config.as_of_date(landing.folder)
+    # profiles.yml reads the warehouse path from the environment of the dbt process.
+    os.environ[ENV_WAREHOUSE] = str(warehouse.file)
     args = ["build", "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
     with warehouse.write_lock():
         yield from dbt.cli(args, context=context).stream()

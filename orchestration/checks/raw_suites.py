@@ -111,6 +111,7 @@ def _schema_suite(con: duckdb.DuckDBPyConnection, entity: Entity) -> FrameSuite:
 def _data_suite(
     con: duckdb.DuckDBPyConnection, entity: Entity, deliveries: list[date]
 ) -> FrameSuite:
+    """The entity's rows of ``deliveries`` (plus derived columns) and the contract's rules."""
     table = entity.name
     selected = [f"t.{c}" for c in (*entity.column_names, *LINEAGE_COLUMNS)]
     expectations: list[Expectation] = []
@@ -144,7 +145,7 @@ def _data_suite(
                 col.name,
                 rule,
                 column=col.name,
-                regex=f"^(?:{col.pattern})$",
+                regex=rf"\A(?:{col.pattern})\Z",
             )
         if col.references:
             ref = BY_NAME[col.references]

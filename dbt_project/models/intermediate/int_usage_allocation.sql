@@ -6,8 +6,8 @@
     residuals left by the lower-ranked buckets of the team. Within a bucket,
     with R = cumulative eligible residual charges and I = cumulative token
     events up to a charge's instant, the tokens lost so far (charged while the
-    bucket was empty) are max(0, max over earlier eligible charges of R - I);
-    a charge draws its residual minus the growth of that loss. This closed
+    bucket was empty) are max(0, max of R - I over the eligible charges up to
+    this one); a charge draws its residual minus the growth of that loss. This closed
     form assumes the bucket's balance is never negative just before a charge;
     the test assert_ledger_balance_never_negative guards it.
 

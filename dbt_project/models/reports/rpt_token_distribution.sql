@@ -27,23 +27,19 @@ products_used as (
 ),
 
 bands as (
-    {%- set bands = [
-        ('0-100', 0, 100),
-        ('101-500', 101, 500),
-        ('501-1000', 501, 1000),
-        ('1001-5000', 1001, 5000),
-        ('5001+', 5001, none),
-    ] %}
-    {%- for label, min_tokens, max_tokens in bands %}
-        {%- if not loop.first %}
-    union all
-        {%- endif %}
     select
-        {{ loop.index }} as band_order,
-        '{{ label }}' as band,
-        {{ min_tokens }} as min_tokens,
-        {{ 'null' if max_tokens is none else max_tokens }} as max_tokens
-    {%- endfor %}
+        band_rows.band_order,
+        band_rows.band,
+        band_rows.min_tokens,
+        band_rows.max_tokens
+    from (
+        values
+        (1, '0-100', 0, 100),
+        (2, '101-500', 101, 500),
+        (3, '501-1000', 501, 1000),
+        (4, '1001-5000', 1001, 5000),
+        (5, '5001+', 5001, null)
+    ) as band_rows (band_order, band, min_tokens, max_tokens)
 )
 
 select
@@ -54,7 +50,7 @@ select
     products.product_name as product,
     bands.band_order,
     bands.band,
-    cast(count(totals.autodesk_id) as {{ dbt.type_bigint() }}) as users
+    cast(count(totals.autodesk_id) as {{ dbt.type_bigint() }}) as users  -- noqa: RF04 (the sheet column is named Users)
 from products_used as products
 cross join bands
 left join user_totals as totals
