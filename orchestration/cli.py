@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.settings import Settings
@@ -84,7 +84,7 @@ def _export(args: argparse.Namespace) -> int:
         args.end,
         as_of,
         args.exports,
-        now=datetime.now(timezone.utc),
+        now=datetime.now(UTC),
     )
     for path in paths:
         print(path)

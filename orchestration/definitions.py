@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.exports import team_workbook
 from orchestration.assets.ingest import raw_deliveries, user_hashes
+from orchestration.assets.quality import QUALITY_CHECKS
 from orchestration.assets.warehouse import dbt_project, warehouse_models
 from orchestration.jobs import (
     exports_after_refresh,
@@ -32,7 +33,7 @@ def build_resources(settings: Settings) -> dict:
             project_dir=dbt_project(),
             dbt_executable=str(Path(sys.executable).parent / "dbt"),
             target=settings.dbt_target,
-            global_config_flags=["--no-use-colors", "--quiet"],
+            global_config_flags=["--no-use-colors"],
         ),
     }
 
@@ -40,6 +41,7 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_deliveries, user_hashes, warehouse_models, team_workbook],
+        asset_checks=QUALITY_CHECKS,
         jobs=[refresh_job, exports_job],
         schedules=[nightly_refresh],
         sensors=[new_delivery_sensor, exports_after_refresh],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -73,7 +73,7 @@ def delivery_run_request(
 @dg.schedule(job=refresh_job, cron_schedule="0 2 * * *", execution_timezone="UTC")
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
     """02:00 UTC: refresh as of yesterday."""
-    run_day = (context.scheduled_execution_time or datetime.now(timezone.utc)).date()
+    run_day = (context.scheduled_execution_time or datetime.now(UTC)).date()
     as_of = run_day - timedelta(days=1)
     request = delivery_run_request(
         context.instance, Settings.from_env().landing_dir, as_of, run_key=f"nightly-{as_of}"
@@ -113,8 +113,10 @@ def exports_after_refresh(context: dg.RunStatusSensorContext):
     return dg.RunRequest(
         run_key=f"exports-{context.dagster_run.run_id}",
         run_config=exports_run_config(as_of),
-        tags={**partition_range_tags(ordered_teams(context.instance, teams)),
-              "flex/as_of": as_of.isoformat()},
+        tags={
+            **partition_range_tags(ordered_teams(context.instance, teams)),
+            "flex/as_of": as_of.isoformat(),
+        },
     )
 
 

@@ -31,9 +31,7 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             landing_dir=Path(os.environ.get(ENV_LANDING, "landing")).resolve(),
-            warehouse=Path(
-                os.environ.get(ENV_WAREHOUSE, "warehouse/flex_usage.duckdb")
-            ).resolve(),
+            warehouse=Path(os.environ.get(ENV_WAREHOUSE, "warehouse/flex_usage.duckdb")).resolve(),
             exports_dir=Path(os.environ.get(ENV_EXPORTS, "exports")).resolve(),
             reject_threshold=float(os.environ.get(ENV_REJECT_THRESHOLD, "0.01")),
             dbt_target=os.environ.get(ENV_DBT_TARGET, "duckdb"),

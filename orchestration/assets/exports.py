@@ -1,6 +1,5 @@
 """Export assets: one nightly workbook per active team, partitioned by team."""
 
-
 from datetime import date
 
 import dagster as dg

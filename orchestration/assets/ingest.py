@@ -5,7 +5,6 @@ delivery folder). A backfill of many deliveries runs as a single run: the
 asset receives every partition key of the range and loads the pending ones.
 """
 
-
 from datetime import date
 
 import dagster as dg
@@ -16,7 +15,15 @@ from orchestration.ingest import loader
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 
 DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
-RAW_ENTITIES = ("teams", "users", "team_members", "products", "token_packs", "token_events", "usage")
+RAW_ENTITIES = (
+    "teams",
+    "users",
+    "team_members",
+    "products",
+    "token_packs",
+    "token_events",
+    "usage",
+)
 WRITER_POOL = "duckdb_writer"
 
 
@@ -42,7 +49,7 @@ WRITER_POOL = "duckdb_writer"
             description="Rejected rows: delivery, file, line, raw values and reason.",
             group_name="raw",
             kinds={"duckdb"},
-        )
+        ),
     ],
     partitions_def=DELIVERIES,
     backfill_policy=dg.BackfillPolicy.single_run(),

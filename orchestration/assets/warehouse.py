@@ -4,7 +4,6 @@ dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
 ``as_of_date``; the whole project is built with one ``dbt build`` invocation.
 """
 
-
 import json
 import os
 from collections.abc import Mapping
