@@ -12,18 +12,11 @@ import dagster as dg
 from orchestration import privacy
 from orchestration.ingest import deliveries as dlv
 from orchestration.ingest import loader
+from orchestration.ingest.contract import ENTITIES
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 
 DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
-RAW_ENTITIES = (
-    "teams",
-    "users",
-    "team_members",
-    "products",
-    "token_packs",
-    "token_events",
-    "usage",
-)
+RAW_ENTITIES = tuple(entity.name for entity in ENTITIES)
 WRITER_POOL = "duckdb_writer"
 
 
