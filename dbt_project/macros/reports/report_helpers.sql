@@ -14,6 +14,9 @@
 
 {% macro report_day_offsets(count) -%}
     {#- A derived table of integers n = 0 .. count - 1 (count <= 1000), built from cross joins. -#}
+    {%- if count > 1000 -%}
+        {{ exceptions.raise_compiler_error('report_day_offsets supports at most 1000 rows') }}
+    {%- endif -%}
     {%- set digits -%}
         (select 0 as n union all select 1 union all select 2 union all select 3
          union all select 4 union all select 5 union all select 6 union all select 7
@@ -28,8 +31,8 @@
 
 
 {% macro report_sorted_join(expr) -%}
-    {#- Aggregate: the group's values of expr (one row per value) sorted by code point, '; '-joined. -#}
-    {{ return(adapter.dispatch('report_sorted_join')(expr)) }}
+    {#- Aggregate: the group's values of expr (one row each), code-point sorted, '; '-joined. -#}
+    {{ return(adapter.dispatch('report_sorted_join', 'flex_usage')(expr)) }}
 {%- endmacro %}
 
 {% macro default__report_sorted_join(expr) -%}

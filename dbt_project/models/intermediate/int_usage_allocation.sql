@@ -22,6 +22,11 @@
     order by charge_ts, usage_id
     rows between unbounded preceding and current row
 {%- endset -%}
+{%- set charge_order_before -%}
+    partition by team_id
+    order by charge_ts, usage_id
+    rows between unbounded preceding and 1 preceding
+{%- endset -%}
 
 with inflows as (
     {{ usage_bucket_inflows(ref('stg_usage'), ref('stg_token_events'), ref('int_team_pack_ledger')) }}
@@ -38,61 +43,43 @@ level_0 as (
     from {{ ref('stg_usage') }}
 ),
 {% for k in range(1, depth + 1) %}
-level_{{ k }}_eligible as (
+{%- set eligible -%}
+    inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0
+{%- endset -%}
+{%- set drawn -%}
+    case
+        when inflow_{{ k }} is not null then residual_{{ k - 1 }} - (
+            greatest(coalesce(max(cumulative_{{ k }} - inflow_{{ k }}) over (
+                {{ charge_order }}
+            ), 0), 0)
+            - greatest(coalesce(max(cumulative_{{ k }} - inflow_{{ k }}) over (
+                {{ charge_order_before }}
+            ), 0), 0)
+        )
+        else 0
+    end
+{%- endset %}
+level_{{ k }}_cumulated as (
     select
         prev.*,
         inflows.subscription_id as subscription_{{ k }},
-        inflows.inflow_to_charge as inflow_{{ k }},
-        case
-            when inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0 then 1 else 0
-        end as eligible_{{ k }}
+        case when {{ eligible }} then inflows.inflow_to_charge end as inflow_{{ k }},
+        sum(case when {{ eligible }} then prev.residual_{{ k - 1 }} else 0 end) over (
+            partition by prev.team_id
+            order by prev.charge_ts, prev.usage_id
+            rows between unbounded preceding and current row
+        ) as cumulative_{{ k }}
     from level_{{ k - 1 }} as prev
     left join inflows
         on prev.usage_id = inflows.usage_id and inflows.bucket_rank = {{ k }}
 ),
 
-level_{{ k }}_shortfall as (
-    select
-        *,
-        max(case when eligible_{{ k }} = 1 then cumulative_{{ k }} - inflow_{{ k }} end)
-            over ({{ charge_order }}) as shortfall_{{ k }}
-    from (
-        select
-            *,
-            sum(case when eligible_{{ k }} = 1 then residual_{{ k - 1 }} else 0 end)
-                over ({{ charge_order }}) as cumulative_{{ k }}
-        from level_{{ k }}_eligible
-    ) as cumulated
-),
-
-level_{{ k }}_lost as (
-    select
-        *,
-        greatest(coalesce(shortfall_{{ k }}, 0), 0) as lost_{{ k }},
-        greatest(
-            coalesce(
-                lag(shortfall_{{ k }}) over (partition by team_id order by charge_ts, usage_id),
-                0
-            ),
-            0
-        ) as lost_before_{{ k }}
-    from level_{{ k }}_shortfall
-),
-
 level_{{ k }} as (
     select
         *,
-        residual_{{ k - 1 }} - drawn_{{ k }} as residual_{{ k }}
-    from (
-        select
-            *,
-            case
-                when eligible_{{ k }} = 1
-                    then residual_{{ k - 1 }} - (lost_{{ k }} - lost_before_{{ k }})
-                else 0
-            end as drawn_{{ k }}
-        from level_{{ k }}_lost
-    ) as drawn
+        {{ drawn }} as drawn_{{ k }},
+        residual_{{ k - 1 }} - {{ drawn }} as residual_{{ k }}
+    from level_{{ k }}_cumulated
 ),
 {% endfor %}
 

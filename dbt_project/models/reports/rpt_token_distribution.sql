@@ -50,7 +50,7 @@ select
     products.product_name as product,
     bands.band_order,
     bands.band,
-    cast(count(totals.autodesk_id) as {{ dbt.type_bigint() }}) as users  -- noqa: RF04 (the sheet column is named Users)
+    cast(count(totals.autodesk_id) as {{ dbt.type_bigint() }}) as users  -- noqa: RF04
 from products_used as products
 cross join bands
 left join user_totals as totals

@@ -6,6 +6,6 @@ select
     time_range,
     product_name as product,
     version,
-    cast(count(distinct autodesk_id) as {{ dbt.type_bigint() }}) as users  -- noqa: RF04 (the sheet column is named Users)
+    cast(count(distinct autodesk_id) as {{ dbt.type_bigint() }}) as users  -- noqa: RF04
 from {{ ref('report_range_usage') }}
 group by team_id, as_of_date, range_order, time_range, product_line_code, product_name, version

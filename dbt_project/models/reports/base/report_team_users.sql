@@ -19,7 +19,7 @@ select
     pairs.autodesk_id,
     user_dim.hashed_autodesk_id,
     case when teams.include_pii then pairs.autodesk_id else '*****' end as shown_autodesk_id,
-    user_dim.email as email,
+    case when teams.include_pii then user_dim.email else '*****' end as email,
     case when teams.include_pii then user_dim.first_name else '*****' end as first_name,
     case when teams.include_pii then user_dim.last_name else '*****' end as last_name,
     case

@@ -1,0 +1,89 @@
+"""The Dagster code location loads and has the assets, checks, jobs, schedule and sensors."""
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.jobs import new_delivery_sensor, nightly_refresh, refresh_run_config
+from tests.landing_builder import write_delivery
+
+
+def _keys() -> set[str]:
+    return {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_ingest_dbt_and_export_assets_are_in_one_graph():
+    keys = _keys()
+    for entity in ("teams", "users", "team_members", "products", "token_packs"):
+        assert f"raw/{entity}" in keys
+    assert {"raw/usage", "raw/token_events", "raw/quarantine", "raw/user_hashes"} <= keys
+    assert {"staging/stg_usage", "marts/fct_usage", "reports/rpt_summary"} <= keys
+    assert "exports/team_workbook" in keys
+
+
+def test_dbt_sources_link_to_ingest_assets():
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["staging", "stg_usage"])).parent_keys
+    assert dg.AssetKey(["raw", "usage"]) in parents
+
+
+def test_writers_share_one_pool_and_ingest_backfills_in_one_run():
+    graph = defs.resolve_asset_graph()
+    ingest = graph.get(dg.AssetKey(["raw", "usage"]))
+    assert ingest.partitions_def.name == "deliveries"
+    assert ingest.backfill_policy == dg.BackfillPolicy.single_run()
+    pools = {
+        node.pool
+        for node in defs.resolve_job_def("refresh_job").graph.node_defs
+        if node.name in {"raw_deliveries", "warehouse_models", "raw__user_hashes"}
+    }
+    assert pools == {"duckdb_writer"}
+
+
+def test_quality_checks_are_attached_to_their_assets():
+    check_keys = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert ("raw/quarantine", "reject_rate_gate") in check_keys
+    assert ("raw/usage", "raw_usage_quality") in check_keys
+    assert ("reports/rpt_summary", "report_summary_one_row_per_team") in check_keys
+    assert ("marts/fct_usage", "unallocated_tokens") in check_keys
+    # dbt tests appear as asset checks too
+    assert any(name.startswith(("unique_", "not_null_")) for _, name in check_keys)
+
+
+def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch):
+    assert nightly_refresh.cron_schedule == "0 2 * * *"
+    assert nightly_refresh.execution_timezone == "UTC"
+    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+        write_delivery(tmp_path, day)
+    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc),
+        )
+        request = nightly_refresh(context)
+    assert request.run_config == refresh_run_config(date(2026, 3, 2))
+    # every complete delivery up to yesterday, in one run; today's is left for tomorrow
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-03-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
+
+
+def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
+    write_delivery(tmp_path, "2026-03-01")
+    (tmp_path / "2026-03-02").mkdir()  # still being written: no manifest
+    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        first = new_delivery_sensor(context)
+        assert first.run_config == refresh_run_config(date(2026, 3, 1))
+        again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        assert isinstance(new_delivery_sensor(again), dg.SkipReason)
+        write_delivery(tmp_path, "2026-03-02")
+        later = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        request = new_delivery_sensor(later)
+        assert request.run_config == refresh_run_config(date(2026, 3, 2))
+        assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
