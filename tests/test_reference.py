@@ -302,3 +302,14 @@ def test_late_corrected_and_redelivered_rows(tmp_path):
     assert book["Summary"][1][3:5] == [109, 0]
     back = ref.team_workbook(states[date(2026, 10, 30)], "delta", KEY)
     assert back["Summary"][1][3:] == [100, 9, 9, 0, 9]
+
+
+@pytest.mark.parametrize("module", [example, merge_moves, privacy, late_rows])
+def test_scenario_increments_are_not_dated_after_their_delivery(module, tmp_path):
+    for _as_of in module.stages(tmp_path):
+        pass
+    for manifest in tmp_path.glob("*/manifest.json"):
+        folder = manifest.parent
+        for name, column in (("usage.csv", "usage_date"), ("token_events.csv", "event_ts")):
+            for row in ref._read_csv(folder / name):
+                assert row[column][:10] <= folder.name, (folder.name, row)

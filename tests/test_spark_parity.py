@@ -41,10 +41,12 @@ from orchestration.spark import (
 )
 from orchestration.spark.catalog import SparkCatalogError
 
-# Landing from January to March; D lies mid-February, so deliveries and facts after D
-# exist and must be ignored, and the generated team merge (early February) is included.
-LANDING_START, LANDING_END = date(2026, 1, 1), date(2026, 3, 10)
-AS_OF = date(2026, 2, 17)
+# Landing from January to April; D lies before its end, so deliveries and facts after D
+# exist and must be ignored. With this seed the landing has a team merge, two active
+# teams that hide personal data and a team that runs out of tokens (unallocated usage).
+LANDING_START, LANDING_END = date(2026, 1, 1), date(2026, 4, 10)
+AS_OF = date(2026, 3, 27)
+TEAMS, SEED = 4, 1
 DBT_TIMEOUT_SECONDS = 600
 
 REPORTS = (
@@ -126,7 +128,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(DuckDB warehouse, DuckDB catalog over the Spark build) of the same landing and D."""
     root = tmp_path_factory.mktemp("spark_parity")
     landing, warehouse = root / "landing", root / "flex_usage.duckdb"
-    generate_landing(landing, LANDING_START, LANDING_END, teams=4, seed=23)
+    generate_landing(landing, LANDING_START, LANDING_END, teams=TEAMS, seed=SEED)
     _ingest(landing, warehouse)
     _dbt_run(root, "duckdb", {ENV_DBT_TARGET: "duckdb", ENV_WAREHOUSE: str(warehouse)})
 
@@ -188,16 +190,28 @@ def _assert_same_table(warehouse: Path, catalog: Path, name: str) -> None:
 
 @needs_java
 def test_the_landing_reaches_every_report(builds: tuple[Path, Path]) -> None:
-    """Guards the comparisons below against passing on empty tables."""
+    """Guards the comparisons below against passing on empty or unremarkable tables."""
     warehouse, _ = builds
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        counts = {
-            name: con.execute(f"select count(*) from main.{name}").fetchone()[0]
+        empty = [
+            name
             for name in REPORTS + MARTS
-        }
-        merged = con.execute("select count(*) from main.dim_team where status = 'merged'")
-        assert merged.fetchone()[0] == 1
-    assert [name for name, count in counts.items() if count == 0] == []
+            if con.execute(f"select count(*) from main.{name}").fetchone()[0] == 0
+        ]
+        teams = con.execute(
+            "select count(*) filter (where status = 'merged'), "
+            "count(*) filter (where status = 'active' and not include_pii) from main.dim_team"
+        ).fetchone()
+        unallocated = con.execute(
+            "select count(*) from main.fct_usage where unallocated_tokens > 0"
+        ).fetchone()[0]
+        masked = con.execute(
+            "select count(*) from main.rpt_users where autodesk_id = '*****'"
+        ).fetchone()[0]
+    assert empty == []
+    assert teams == (1, 2)
+    assert unallocated > 0
+    assert masked > 0
 
 
 @needs_java

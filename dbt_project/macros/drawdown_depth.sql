@@ -26,3 +26,19 @@
     {%- set deepest = result.columns[0].values()[0] -%}
     {{ return([minimum, (deepest or 0) | int] | max) }}
 {%- endmacro %}
+
+{#-
+    Session settings the unrolled drawdown needs (a pre-hook of
+    int_usage_allocation). Spark's analyzer stops after 100 resolution
+    iterations by default, which a team holding many packs can exceed.
+-#}
+{% macro drawdown_session_settings() -%}
+    {{ return(adapter.dispatch('drawdown_session_settings', 'flex_usage')()) }}
+{%- endmacro %}
+
+{% macro default__drawdown_session_settings() -%}
+{%- endmacro %}
+
+{% macro spark__drawdown_session_settings() -%}
+    set spark.sql.analyzer.maxIterations = 1000
+{%- endmacro %}

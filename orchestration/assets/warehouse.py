@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.assets.ingest import WRITER_POOL
+from orchestration.faults import crash_point
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
 
@@ -68,4 +69,7 @@ def warehouse_models(
     os.environ[ENV_WAREHOUSE] = str(warehouse.file)
     args = ["build", "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
     with warehouse.write_lock():
-        yield from dbt.cli(args, context=context).stream()
+        for built, event in enumerate(dbt.cli(args, context=context).stream(), start=1):
+            if built == 5:
+                crash_point("dbt.mid_build")
+            yield event

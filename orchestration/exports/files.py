@@ -12,6 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from orchestration.faults import crash_point
+
 from .errors import ExportError, ExportRequestError
 
 _TEAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -48,12 +50,15 @@ def on_demand_dir(exports_dir: Path, team_id: str, stamp: str) -> Path:
 def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Write ``path`` through ``write`` into a temp file beside it, fsync, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("export.before_rename")
         os.replace(tmp, path)
     except BaseException:
         with suppress(FileNotFoundError):

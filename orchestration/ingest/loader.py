@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pyarrow as pa
 
+from orchestration.faults import crash_point
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, raw_column, stage
@@ -172,6 +173,7 @@ def _replace(
                 report.files_json(),
             ],
         )
+        crash_point("ingest.before_commit")
         con.commit()
     except BaseException:
         con.rollback()

@@ -67,8 +67,10 @@ def stages(landing: Path) -> Iterator[date]:
             event("EV-1", "2027-12-01T00:00:00Z", VAULT, "PV-1", "purchase", 1000),
             event("EO-1", "2027-06-01T00:00:00Z", OPEN, "PO-1", "purchase", 20000),
         ],
+        "usage.csv": [usage("UV-01", VAULT, EVIL, "ACD", "=2028", "2027-12-01T10:00:00Z", 7)],
+    })  # fmt: skip
+    write_delivery(landing, "2027-12-24", _snapshot() | {
         "usage.csv": [
-            usage("UV-01", VAULT, EVIL, "ACD", "=2028", "2027-12-01T10:00:00Z", 7),
             usage("UV-02", VAULT, ZOE, "RND", "cloud", "2027-12-24T10:00:00Z", 3),
             usage("UO-01", OPEN, ZOE, "ACD", "2028", "2027-12-02T10:00:00Z", 100),
             usage("UO-02", OPEN, EMOJI, "ACD", "2028", "2027-12-02T11:00:00Z", 101),

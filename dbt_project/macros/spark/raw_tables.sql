@@ -17,8 +17,10 @@
 {% macro spark__create_raw_tables_on_spark() -%}
     {%- if execute -%}
         {%- set raw_dir = env_var('FLEX_SPARK_RAW_DIR').rstrip('/') -%}
-        {%- set raw_sources = graph.sources.values() | selectattr('source_name', 'equalto', 'raw') -%}
-        {%- for src in raw_sources | sort(attribute='identifier') -%}
+        {%- set raw_sources = graph.sources.values()
+            | selectattr('source_name', 'equalto', 'raw')
+            | sort(attribute='identifier') -%}
+        {%- for src in raw_sources -%}
             {%- set table = src.schema ~ '.' ~ src.identifier -%}
             {%- do run_query('create schema if not exists ' ~ src.schema) -%}
             {%- do run_query('drop table if exists ' ~ table) -%}

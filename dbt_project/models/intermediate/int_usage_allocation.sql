@@ -16,6 +16,7 @@
     packs one team holds (see the drawdown_depth macro): Spark refuses window
     functions in a recursive CTE, so the levels are unrolled at compile time.
 -#}
+{{ config(pre_hook="{{ drawdown_session_settings() }}") }}
 {%- set depth = drawdown_depth() -%}
 {%- set charge_order -%}
     partition by team_id
