@@ -1,6 +1,6 @@
 """The Dagster code location loads and has the assets, checks, jobs, schedule and sensors."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -63,7 +63,7 @@ def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch)
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance,
-            scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=timezone.utc),
+            scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
         )
         request = nightly_refresh(context)
     assert request.run_config == refresh_run_config(date(2026, 3, 2))

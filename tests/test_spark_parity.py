@@ -24,22 +24,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_support import PROJECT_DIR
 
 from orchestration import privacy
 from orchestration.exports.reader import DuckDBReportSource
 from orchestration.exports.sheets import NIGHTLY_REPORTS, ON_DEMAND_REPORTS
 from orchestration.generate import generate_landing
 from orchestration.ingest import deliveries, loader
-from orchestration.settings import ENV_DBT_TARGET, ENV_WAREHOUSE
+from orchestration.settings import DBT_PROJECT_DIR, ENV_DBT_TARGET, ENV_WAREHOUSE
 from orchestration.spark import (
     ENV_SPARK_RAW_DIR,
     ENV_SPARK_WAREHOUSE_DIR,
+    SparkCatalogError,
     export_raw_to_parquet,
     spark_dbt_env,
     write_spark_catalog,
 )
-from orchestration.spark.catalog import SparkCatalogError
 
 # Landing from January to April; D lies before its end, so deliveries and facts after D
 # exist and must be ignored. With this seed the landing has a team merge, two active
@@ -101,9 +100,9 @@ def _dbt_run(root: Path, name: str, env: dict[str, str]) -> None:
         str(Path(sys.executable).with_name("dbt")),
         "run",
         "--project-dir",
-        str(PROJECT_DIR),
+        str(DBT_PROJECT_DIR),
         "--profiles-dir",
-        str(PROJECT_DIR),
+        str(DBT_PROJECT_DIR),
         "--target-path",
         str(target),
         "--log-path",

@@ -5,7 +5,7 @@ tables by dbt's on-run-start hook, and the tables Spark builds are exposed to th
 exports again as DuckDB views (:mod:`.catalog`).
 """
 
-from .catalog import write_spark_catalog
+from .catalog import SparkCatalogError, write_spark_catalog
 from .environment import ENV_SPARK_RAW_DIR, ENV_SPARK_WAREHOUSE_DIR, SPARK_SCHEMA, spark_dbt_env
 from .raw_export import export_raw_to_parquet
 
@@ -13,6 +13,7 @@ __all__ = [
     "ENV_SPARK_RAW_DIR",
     "ENV_SPARK_WAREHOUSE_DIR",
     "SPARK_SCHEMA",
+    "SparkCatalogError",
     "export_raw_to_parquet",
     "spark_dbt_env",
     "write_spark_catalog",

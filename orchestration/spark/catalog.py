@@ -21,7 +21,7 @@ class SparkCatalogError(RuntimeError):
     """The Spark warehouse has no built tables to expose."""
 
 
-def spark_table_dirs(warehouse_dir: Path, schema: str = SPARK_SCHEMA) -> dict[str, Path]:
+def _table_dirs(warehouse_dir: Path, schema: str = SPARK_SCHEMA) -> dict[str, Path]:
     """Managed table folders of ``schema`` by table name (hidden and ``_`` names skipped)."""
     schema_dir = Path(warehouse_dir) / f"{schema}.db"
     if not schema_dir.is_dir():
@@ -42,7 +42,7 @@ def write_spark_catalog(
     valid while Spark rebuilds tables with the same columns. The file is replaced
     atomically. Returns the table names.
     """
-    tables = spark_table_dirs(warehouse_dir, schema)
+    tables = _table_dirs(warehouse_dir, schema)
     if not tables:
         raise SparkCatalogError(
             f"no Spark tables under {Path(warehouse_dir) / (schema + '.db')} (run dbt first)"

@@ -1,0 +1,141 @@
+"""`flex-usage` end to end: idempotence, clear failures, locking, deliveries arriving mid-run."""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import warehouse as wh
+from orchestration.cli import main
+from orchestration.ingest import loader
+from tests.pipeline_support import (
+    HASH_KEY,
+    refresh_args,
+    small_landing,
+    stray_files,
+    warehouse_snapshot,
+)
+
+LAST_DAY = "2026-01-25"
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch):
+    monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
+    monkeypatch.setenv("FLEX_WAREHOUSE", "unused-by-tests.duckdb")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One landing folder refreshed once: (landing, warehouse, exports)."""
+    base = tmp_path_factory.mktemp("built")
+    landing = small_landing(base / "landing")
+    warehouse, exports = base / "wh.duckdb", base / "exports"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
+        assert main(refresh_args(landing, warehouse, exports)) == 0
+    return landing, warehouse, exports
+
+
+def _file_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.xlsx"))}
+
+
+def _delivered(warehouse: Path) -> list[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute("select delivery_date from raw.deliveries order by 1").fetchall()
+        return [r[0].isoformat() for r in rows]
+    finally:
+        con.close()
+
+
+def test_refresh_without_new_deliveries_changes_nothing(built, capsys):
+    landing, warehouse, exports = built
+    tables, files = warehouse_snapshot(warehouse), _file_bytes(exports)
+    assert files, "the first refresh wrote workbooks"
+    capsys.readouterr()
+    assert main(refresh_args(landing, warehouse, exports)) == 0
+    assert "0 deliveries ingested" in capsys.readouterr().out
+    assert warehouse_snapshot(warehouse) == tables
+    assert _file_bytes(exports) == files
+
+
+def test_refresh_refuses_to_start_without_hash_key(built, tmp_path, monkeypatch, capsys):
+    landing, _, _ = built
+    monkeypatch.delenv("FLEX_PII_HASH_KEY")
+    warehouse = tmp_path / "wh.duckdb"
+    assert main(refresh_args(landing, warehouse, tmp_path / "exports")) == 1
+    assert "FLEX_PII_HASH_KEY" in capsys.readouterr().err
+    assert not warehouse.exists()
+
+
+def test_second_refresh_while_one_runs_stops_with_clear_message(built, capsys):
+    landing, warehouse, exports = built
+    before = warehouse_snapshot(warehouse)
+    with wh.refresh_lock(warehouse):
+        assert main(refresh_args(landing, warehouse, exports)) == 1
+    assert "another refresh" in capsys.readouterr().err
+    assert warehouse_snapshot(warehouse) == before
+
+
+def test_invalid_delivery_loads_nothing_and_names_the_file(built, tmp_path, capsys):
+    landing = tmp_path / "landing"
+    shutil.copytree(built[0], landing)
+    with open(landing / LAST_DAY / "usage.csv", "ab") as handle:  # truncated / altered upstream
+        handle.write(b"X")
+    warehouse = tmp_path / "wh.duckdb"
+    assert main(refresh_args(landing, warehouse, tmp_path / "exports")) == 1
+    err = capsys.readouterr().err
+    assert f"delivery {LAST_DAY}" in err and "usage.csv" in err
+    delivered = _delivered(warehouse)
+    assert LAST_DAY not in delivered and len(delivered) == 20
+    assert not (tmp_path / "exports").exists(), "no export from a failed refresh"
+
+
+def test_unwritable_exports_folder_fails_clearly(built, tmp_path, capsys):
+    landing, warehouse, _ = built
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(warehouse, copy)
+    blocked = tmp_path / "exports"
+    blocked.write_text("a file where the exports folder should be")
+    assert main(refresh_args(landing, copy, blocked)) == 1
+    assert str(blocked) in capsys.readouterr().err
+    assert blocked.read_text().startswith("a file")
+
+
+def test_delivery_appearing_during_a_run_waits_for_the_next(built, tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    shutil.copytree(built[0], landing)
+    shutil.rmtree(landing / LAST_DAY)
+    warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
+    real_ingest = loader.ingest
+
+    def ingest_then_deliver(con, delivery):
+        if not (landing / LAST_DAY).exists():
+            shutil.copytree(built[0] / LAST_DAY, landing / LAST_DAY)
+        return real_ingest(con, delivery)
+
+    monkeypatch.setattr(loader, "ingest", ingest_then_deliver)
+    assert main(refresh_args(landing, warehouse, exports)) == 0
+    assert LAST_DAY not in _delivered(warehouse)
+    assert main(refresh_args(landing, warehouse, exports)) == 0
+    assert LAST_DAY in _delivered(warehouse)
+    assert stray_files(exports) == []
+
+
+def test_on_demand_export_and_refused_request(built, capsys):
+    _, warehouse, exports = built
+    team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
+    common = ["--team", team, "--warehouse", str(warehouse), "--exports", str(exports)]
+    assert main(["export", *common, "--types", "usage,users", "--format", "csv"]) == 0
+    written = [Path(line) for line in capsys.readouterr().out.split()]
+    assert sorted(p.name for p in written) == ["usage.csv", "users.csv"]
+    assert all(p.exists() for p in written)
+
+    before = sorted(exports.rglob("*"))
+    too_long = ["--from", "2025-01-01", "--to", LAST_DAY]
+    assert main(["export", *common, "--types", "usage", "--format", "xlsx", *too_long]) == 1
+    assert "365" in capsys.readouterr().err
+    assert sorted(exports.rglob("*")) == before
