@@ -66,7 +66,7 @@ test: manifest
 lint: install
 	@$(BIN)/ruff check orchestration tests bench
 	@$(BIN)/ruff format --check orchestration tests bench
-	@cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros
+	@cd dbt_project && FLEX_WAREHOUSE=":memory:" ../$(BIN)/sqlfluff lint models tests --processes 2
 
 format: install
 	@$(BIN)/ruff check --fix orchestration tests bench
