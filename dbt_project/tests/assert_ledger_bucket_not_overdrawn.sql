@@ -8,13 +8,13 @@ from ({{ bucket_charge_balances() }}) as balances
 where tokens_drawn > 0 and balance_after < 0
 union all
 select
-    a.usage_id,
-    a.subscription_id,
+    alloc.usage_id,
+    alloc.subscription_id,
     'not an active bucket of the team' as problem
-from {{ ref('int_usage_allocation') }} as a
+from {{ ref('int_usage_allocation') }} as alloc
 left join ({{ bucket_charge_balances() }}) as i
     on
-        a.usage_id = i.usage_id
-        and a.subscription_id = i.subscription_id
-        and a.team_id = i.team_id
+        alloc.usage_id = i.usage_id
+        and alloc.subscription_id = i.subscription_id
+        and alloc.team_id = i.team_id
 where i.usage_id is null

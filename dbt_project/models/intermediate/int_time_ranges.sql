@@ -19,14 +19,14 @@ ranges as (
         1 as months
     from anchors
     {%- for months in [3, 6, 9, 12] %}
-    union all
-    select
-        {{ loop.index + 1 }} as range_order,
-        'Past {{ months }} months' as time_range,
-        {{ date_add_months(date_month_start('last_month_end'), 1 - months) }} as start_date,
-        last_month_end as end_date,
-        {{ months }} as months
-    from anchors
+        union all
+        select
+            {{ loop.index + 1 }} as range_order,
+            'Past {{ months }} months' as time_range,
+            {{ date_add_months(date_month_start('last_month_end'), 1 - months) }} as start_date,
+            last_month_end as end_date,
+            {{ months }} as months
+        from anchors
     {%- endfor %}
 )
 

@@ -44,10 +44,10 @@ level_0 as (
     from {{ ref('stg_usage') }}
 ),
 {% for k in range(1, depth + 1) %}
-{%- set eligible -%}
-    inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0
-{%- endset -%}
-{%- set drawn -%}
+    {%- set eligible -%}
+        inflows.usage_id is not null and prev.residual_{{ k - 1 }} > 0
+    {%- endset -%}
+    {%- set drawn -%}
     case
         when inflow_{{ k }} is not null then residual_{{ k - 1 }} - (
             greatest(coalesce(max(cumulative_{{ k }} - inflow_{{ k }}) over (
@@ -59,35 +59,35 @@ level_0 as (
         )
         else 0
     end
-{%- endset %}
-level_{{ k }}_cumulated as (
-    select
-        prev.*,
-        inflows.subscription_id as subscription_{{ k }},
-        case when {{ eligible }} then inflows.inflow_to_charge end as inflow_{{ k }},
-        sum(case when {{ eligible }} then prev.residual_{{ k - 1 }} else 0 end) over (
-            partition by prev.team_id
-            order by prev.charge_ts, prev.usage_id
-            rows between unbounded preceding and current row
-        ) as cumulative_{{ k }}
-    from level_{{ k - 1 }} as prev
-    left join inflows
-        on prev.usage_id = inflows.usage_id and inflows.bucket_rank = {{ k }}
-),
+    {%- endset %}
+    level_{{ k }}_cumulated as (
+        select
+            prev.*,
+            inflows.subscription_id as subscription_{{ k }},
+            case when {{ eligible }} then inflows.inflow_to_charge end as inflow_{{ k }},
+            sum(case when {{ eligible }} then prev.residual_{{ k - 1 }} else 0 end) over (
+                partition by prev.team_id
+                order by prev.charge_ts, prev.usage_id
+                rows between unbounded preceding and current row
+            ) as cumulative_{{ k }}
+        from level_{{ k - 1 }} as prev
+        left join inflows
+            on prev.usage_id = inflows.usage_id and inflows.bucket_rank = {{ k }}
+    ),
 
-level_{{ k }} as (
-    select
-        *,
-        {{ drawn }} as drawn_{{ k }},
-        residual_{{ k - 1 }} - {{ drawn }} as residual_{{ k }}
-    from level_{{ k }}_cumulated
-),
+    level_{{ k }} as (
+        select
+            *,
+            {{ drawn }} as drawn_{{ k }},
+            residual_{{ k - 1 }} - {{ drawn }} as residual_{{ k }}
+        from level_{{ k }}_cumulated
+    ),
 {% endfor %}
 
 levels as (
     {%- for k in range(1, depth + 1) %}
-    select {{ k }} as bucket_rank
-    {% if not loop.last %}union all{% endif %}
+        select {{ k }} as bucket_rank
+        {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
 
@@ -100,12 +100,12 @@ unpivoted as (
         levels.bucket_rank,
         case levels.bucket_rank
             {%- for k in range(1, depth + 1) %}
-            when {{ k }} then final.subscription_{{ k }}
+                when {{ k }} then final.subscription_{{ k }}
             {%- endfor %}
         end as subscription_id,
         case levels.bucket_rank
             {%- for k in range(1, depth + 1) %}
-            when {{ k }} then final.drawn_{{ k }}
+                when {{ k }} then final.drawn_{{ k }}
             {%- endfor %}
         end as tokens_drawn
     from level_{{ depth }} as final

@@ -1,0 +1,1 @@
+"""Benchmark harness (`make bench`): product stages against floors and a pandas peer."""
