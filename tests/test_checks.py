@@ -22,6 +22,7 @@ from orchestration.checks import (
     check_unallocated_tokens,
     reject_rates,
 )
+from orchestration.checks.advisories import check_future_dated
 from orchestration.checks.dagster_checks import (
     asset_check_result,
     raw_check_results,
@@ -237,20 +238,6 @@ BAD_RAW = [
     ),
     pytest.param(
         "usage",
-        f"update raw.usage set usage_date = date '{D1 + timedelta(days=1)}'"
-        f" where usage_id = 'u004' and delivery_date = '{D1}'",
-        "usage.usage_date: 1 x dated after its delivery",
-        id="future-usage-date",
-    ),
-    pytest.param(
-        "token_events",
-        "update raw.token_events set event_ts = timestamp '2026-03-03 00:00:00'"
-        " where event_id like 'E-%'",
-        "token_events.event_date: 1 x dated after its delivery",
-        id="future-event-ts",
-    ),
-    pytest.param(
-        "usage",
         "update raw.usage set product_line_code = 'XXX' where usage_id = 'u001'",
         "usage.product_line_code: 1 x unknown products reference",
         id="unknown-product",
@@ -304,6 +291,32 @@ def test_raw_table_fails_naming_the_column(open_raw, entity, statement, expected
     assert outcome.blocking
     assert outcome.message.startswith(f"raw_{entity}_quality failed: ")
     assert expected in outcome.message
+
+
+FUTURE_DATED = [
+    pytest.param(
+        f"update raw.usage set usage_date = date '{D1 + timedelta(days=1)}'"
+        f" where usage_id = 'u004' and delivery_date = '{D1}'",
+        "usage 1",
+        id="future-usage-date",
+    ),
+    pytest.param(
+        "update raw.token_events set event_ts = timestamp '2026-03-03 00:00:00'"
+        " where event_id like 'E-%'",
+        "token_events 1",
+        id="future-event-ts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("statement", "expected"), FUTURE_DATED)
+def test_facts_dated_after_their_delivery_warn_without_blocking(open_raw, statement, expected):
+    assert check_future_dated(open_raw(), [D1]).passed
+    con = open_raw(statement)
+    outcome = check_future_dated(con, [D1])
+    assert not outcome.passed and not outcome.blocking
+    assert expected in outcome.message
+    assert all(o.passed for o in check_raw_layer(con, [D1])), "not a blocking rule"
 
 
 def test_missing_table_fails_its_check_and_the_references_to_it(open_raw):

@@ -4,7 +4,7 @@
   deliveries the run ingested;
 * reports (blocking): non-negative balances, one Summary row per active team,
   the five time ranges, the reconciliation identities;
-* warnings: unallocated tokens, freshness of the newest delivery.
+* warnings: unallocated tokens, facts dated after their delivery, freshness.
 
 A failed blocking check fails the refresh run, and the exports only run after
 a successful refresh, so no file is written from data that failed.
@@ -80,6 +80,19 @@ def unallocated_tokens(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         con.close()
 
 
+@dg.asset_check(asset=dg.AssetKey(["raw", "usage"]), name="facts_dated_after_delivery")
+def facts_dated_after_delivery(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """Warning: usage or token events of the new deliveries dated after their delivery."""
+    con = connect(warehouse.file, read_only=True)
+    try:
+        outcome = advisories.check_future_dated(con, _ingested_deliveries(context))
+        return asset_check_result(outcome, ["raw", "usage"])
+    finally:
+        con.close()
+
+
 @dg.asset_check(asset=dg.AssetKey(["raw", "deliveries"]), name="delivery_freshness")
 def delivery_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Warning: no new complete delivery for more than 36 hours."""
@@ -91,4 +104,10 @@ def delivery_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         con.close()
 
 
-QUALITY_CHECKS = [raw_quality, report_quality, unallocated_tokens, delivery_freshness]
+QUALITY_CHECKS = [
+    raw_quality,
+    report_quality,
+    unallocated_tokens,
+    facts_dated_after_delivery,
+    delivery_freshness,
+]

@@ -1,4 +1,4 @@
-"""Non-blocking warnings: unallocated usage tokens and stale deliveries."""
+"""Non-blocking warnings: unallocated usage tokens, stale deliveries, facts dated ahead."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import pandas as pd
 
 from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
 from orchestration.checks.outcome import CheckOutcome
-from orchestration.checks.warehouse_io import frame
+from orchestration.checks.raw_suites import FACT_DATES
+from orchestration.checks.warehouse_io import date_list, frame
 
 UNALLOCATED = "unallocated_tokens"
 FRESHNESS = "delivery_freshness"
+FUTURE_DATED = "facts_dated_after_delivery"
 MAX_DELIVERY_AGE = timedelta(hours=36)
 
 
@@ -98,3 +100,40 @@ def check_freshness(
 
 def _iso(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def check_future_dated(con: duckdb.DuckDBPyConnection, delivery_dates) -> CheckOutcome:
+    """Warn about usage or token events dated after the delivery that brought them.
+
+    The landing contract does not make such a row bad: it simply counts from
+    its own date on (reports as of D only use facts dated on or before D).
+    """
+    selects = [
+        f"select '{table}' as fact, count(*) as rows_ahead from raw.{table} t"
+        f" where t.delivery_date in (select unnest(?::date[])) and {sql} > t.delivery_date"
+        for table, (_, sql) in FACT_DATES.items()
+    ]
+    deliveries = date_list(delivery_dates)
+    counts = frame(con, " union all ".join(selects), [deliveries] * len(selects))
+    suite = FrameSuite(
+        FUTURE_DATED,
+        counts,
+        [
+            gxe.ExpectColumnValuesToBeBetween(
+                column="rows_ahead",
+                max_value=0,
+                meta=expectation_meta("raw facts", "dated after their delivery"),
+            )
+        ],
+        ("fact",),
+    )
+    ahead = counts[counts["rows_ahead"] > 0]
+    return CheckOutcome.from_failures(
+        FUTURE_DATED,
+        validate(suite),
+        ok_message="no usage or token event is dated after its delivery",
+        fail_message="rows dated after their delivery: "
+        + ", ".join(f"{r.fact} {int(r.rows_ahead)}" for r in ahead.itertuples()),
+        blocking=False,
+        stats={r.fact: int(r.rows_ahead) for r in counts.itertuples()},
+    )

@@ -169,17 +169,6 @@ def _data_suite(
             column_B=earlier,
             or_equal=True,
         )
-    if table in FACT_DATES:
-        alias, sql = FACT_DATES[table]
-        selected.append(f"{sql} as {alias}")
-        add(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
-            alias,
-            "dated after its delivery",
-            column_A="delivery_date",
-            column_B=alias,
-            or_equal=True,
-        )
     rows = frame(
         con,
         f"select {', '.join(selected)} from {RAW_SCHEMA}.{table} t"

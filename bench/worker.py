@@ -1,0 +1,129 @@
+"""One benchmark task per process: ``python -m bench.worker <task> '<json arguments>'``.
+
+Prints the task's result as one JSON line. The refresh task runs ``pipeline.refresh`` on
+a Dagster instance of its own (``DAGSTER_HOME`` set by the caller) and reads the step
+times of the runs it started from that instance's event log.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench import floors, peer
+
+
+def generate(landing: str, start: str, end: str, teams: int) -> dict:
+    from orchestration.generate import generate_landing
+
+    began = time.perf_counter()
+    summary = generate_landing(
+        Path(landing), date.fromisoformat(start), date.fromisoformat(end), teams=teams
+    )
+    return {
+        "seconds": time.perf_counter() - began,
+        "rows": summary.usage_records,
+        "usage_rows": summary.usage_rows,
+        "teams": summary.teams,
+        "users": summary.users,
+        "days": summary.days,
+    }
+
+
+def _step_times(started_after: float) -> dict[str, list[float]]:
+    """step key -> [start, end] (epoch seconds) of the steps of runs started after a time."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+    }
+    steps: dict[str, list[float]] = {}
+    for run in instance.get_runs():
+        for record in instance.all_logs(run.run_id, of_type=kinds):
+            if record.timestamp < started_after or record.step_key is None:
+                continue
+            times = steps.setdefault(record.step_key, [record.timestamp, record.timestamp])
+            times[0], times[1] = min(times[0], record.timestamp), max(times[1], record.timestamp)
+    return steps
+
+
+def refresh(landing: str, as_of: str, warehouse: str, exports: str) -> dict:
+    from orchestration.pipeline import refresh as run_refresh
+
+    day = date.fromisoformat(as_of)
+    wall_start = time.time()
+    began = time.perf_counter()
+    result = run_refresh(Path(landing), day, Path(warehouse), Path(exports))
+    seconds = time.perf_counter() - began
+    shape = floors.export_shape(Path(warehouse), day)
+    rows, cells = floors.shape_totals(shape)
+    return {
+        "seconds": seconds,
+        "start": wall_start,
+        "deliveries": len(result.deliveries_ingested),
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "workbooks": len(result.workbooks),
+        "export_rows": rows,
+        "export_cells": cells,
+        "steps": _step_times(wall_start),
+    }
+
+
+def on_demand(warehouse: str, team: str, fmt: str, as_of: str, exports: str) -> dict:
+    from orchestration.exports import export_on_demand
+
+    day = date.fromisoformat(as_of)
+    first, last = floors.on_demand_range(day)
+    began = time.perf_counter()
+    paths = export_on_demand(
+        Path(warehouse), team, ["usage"], fmt, first, last, day, Path(exports)
+    )
+    seconds = time.perf_counter() - began
+    return {"seconds": seconds, "bytes": sum(p.stat().st_size for p in paths)}
+
+
+def ingest_floor(landing: str, as_of: str, database: str) -> dict:
+    return floors.ingest_floor(Path(landing), date.fromisoformat(as_of), Path(database))
+
+
+def compute_floor(warehouse: str, as_of: str) -> dict:
+    return floors.compute_floor(Path(warehouse), date.fromisoformat(as_of))
+
+
+def export_floor(warehouse: str, as_of: str) -> dict:
+    return floors.export_floor(Path(warehouse), date.fromisoformat(as_of))
+
+
+def pandas_peer(landing: str, as_of: str, warehouse: str) -> dict:
+    return peer.run_peer(Path(landing), date.fromisoformat(as_of), Path(warehouse))
+
+
+TASKS = {
+    f.__name__: f
+    for f in (
+        generate,
+        refresh,
+        on_demand,
+        ingest_floor,
+        compute_floor,
+        export_floor,
+        pandas_peer,
+    )
+}
+
+
+def main(argv: list[str]) -> None:
+    task, arguments = argv
+    result = TASKS[task](**json.loads(arguments))
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
