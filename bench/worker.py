@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from bench import floors, peer
@@ -82,9 +82,7 @@ def on_demand(warehouse: str, team: str, fmt: str, as_of: str, exports: str) -> 
     day = date.fromisoformat(as_of)
     first, last = floors.on_demand_range(day)
     began = time.perf_counter()
-    paths = export_on_demand(
-        Path(warehouse), team, ["usage"], fmt, first, last, day, Path(exports)
-    )
+    paths = export_on_demand(Path(warehouse), team, ["usage"], fmt, first, last, day, Path(exports))
     seconds = time.perf_counter() - began
     return {"seconds": seconds, "bytes": sum(p.stat().st_size for p in paths)}
 

@@ -1,0 +1,96 @@
+"""The targets (ratios measured in the same run) and the markdown summary of a result."""
+
+from __future__ import annotations
+
+MEMORY_LIMIT_MB = 4096
+EXPORT_WORKERS = 2  # write_all_workbooks' default number of worker processes
+
+
+def _target(value: float, limit: float, at_most: bool, unit: str) -> dict:
+    met = value <= limit if at_most else value >= limit
+    sign = "<=" if at_most else ">="
+    return {"value": round(value, 3), "limit": f"{sign} {round(limit, 3)} {unit}", "met": met}
+
+
+def _stage(refresh: dict, name: str) -> float:
+    return refresh["stages"].get(name, {}).get("seconds", 0.0)
+
+
+def evaluate_targets(f: dict) -> dict:
+    """Every target of the issue, as value, limit and whether it is met."""
+    full, nightly, floors = f["full_refresh"], f["nightly_refresh"], f["floors"]
+    export_floor_s = floors["export"]["seconds"]
+    exports = full["stages"]["exports"]
+    cores = max(1, min(EXPORT_WORKERS, exports.get("workbooks", 1), f["machine"]["cores"]))
+    per_core = (exports["rows_per_second"] or 0) / cores
+    product_s = sum(_stage(full, s) for s in ("ingest", "user_hashes", "dbt"))
+    peak = max(
+        [full["peak_rss_mb"], nightly["peak_rss_mb"]]
+        + [f["on_demand_usage_365d"][fmt]["peak_rss_mb"] for fmt in ("xlsx", "csv")]
+    )
+    return {
+        "exports_rows_per_s_per_core_vs_floor": _target(
+            per_core / floors["export"]["rows_per_second"], 0.8, False, "x export floor"
+        ),
+        "nightly_refresh_seconds": _target(
+            nightly["seconds"], export_floor_s + 90, True, "s (export floor + 90 s)"
+        ),
+        "nightly_ingest_plus_dbt_seconds": _target(
+            _stage(nightly, "ingest") + _stage(nightly, "dbt"), 60, True, "s"
+        ),
+        "full_refresh_seconds": _target(
+            full["seconds"], export_floor_s + 300, True, "s (export floor + 5 min)"
+        ),
+        "ingest_vs_floor": _target(
+            _stage(full, "ingest") / floors["ingest"]["seconds"], 3, True, "x ingest floor"
+        ),
+        "dbt_vs_compute_floor": _target(
+            _stage(nightly, "dbt") / floors["compute"]["seconds"], 5, True, "x compute floor"
+        ),
+        "speedup_vs_pandas_peer": _target(
+            f["peer"]["pandas"]["seconds"] / product_s, 3, False, "x (peer s / ingest+dbt s)"
+        ),
+        "peak_rss_mb": _target(peak, MEMORY_LIMIT_MB, True, "MB"),
+        "generation_rows_per_minute": _target(
+            f["generation"]["rows_per_second"] * 60, 1_000_000, False, "usage rows/min"
+        ),
+    }
+
+
+def _row(name: str, fig: dict, warehouse: object = "") -> str:
+    rate = fig.get("rows_per_second")
+    return (
+        f"| {name} | {fig['seconds']:.1f} | {fig['rows']:,} | "
+        f"{'' if not rate else f'{rate:,.0f}'} | {fig['peak_rss_mb']:,.0f} | {warehouse} |"
+    )
+
+
+def markdown(f: dict) -> str:
+    """Figures and targets of one result as markdown tables."""
+    lines = [
+        f"### scale {f['scale']}: {f['teams']:,} teams, {f['users']:,} users, "
+        f"{f['days']} daily deliveries, {f['usage_rows']:,} usage rows, "
+        f"{f['machine']['cores']} cores",
+        "",
+        "| measure | seconds | rows | rows/s | peak RSS MB | warehouse MB |",
+        "|---|---:|---:|---:|---:|---:|",
+        _row("generation", f["generation"]),
+    ]
+    for key in ("full_refresh", "nightly_refresh"):
+        refresh = f[key]
+        lines.append(_row(f"**{key.replace('_', ' ')}**", refresh, refresh["warehouse_mb"]))
+        lines += [_row(f"  {key.split('_')[0]}: {n}", s) for n, s in refresh["stages"].items()]
+    team = f["on_demand_usage_365d"]["team_id"]
+    for fmt in ("xlsx", "csv"):
+        lines.append(_row(f"on-demand Usage 365 d, {team}, {fmt}", f["on_demand_usage_365d"][fmt]))
+    for name, fig in f["floors"].items():
+        lines.append(_row(f"{name} floor", fig))
+    lines.append(_row("pandas peer", f["peer"]["pandas"]))
+    lines += ["", "| target | value | limit | met |", "|---|---:|---|---|"]
+    for name, t in f["targets"].items():
+        lines.append(f"| {name} | {t['value']:,} | {t['limit']} | {'yes' if t['met'] else 'NO'} |")
+    checks = ", ".join(
+        f"{name} {c['mismatches']} of {c['peer_rows']}" for name, c in f["peer"]["figures"].items()
+    )
+    lines += ["", f"peer vs product, rows that differ: {checks}"]
+    return "\n".join(lines)
