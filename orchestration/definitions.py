@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.assets.exports import team_workbook
 from orchestration.assets.ingest import raw_deliveries, user_hashes
+from orchestration.assets.on_demand import on_demand_export_job
 from orchestration.assets.quality import QUALITY_CHECKS
 from orchestration.assets.warehouse import dbt_project, warehouse_models
 from orchestration.jobs import (
@@ -42,7 +43,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[raw_deliveries, user_hashes, warehouse_models, team_workbook],
         asset_checks=QUALITY_CHECKS,
-        jobs=[refresh_job, exports_job],
+        jobs=[refresh_job, exports_job, on_demand_export_job],
         schedules=[nightly_refresh],
         sensors=[new_delivery_sensor, exports_after_refresh],
         resources=build_resources(settings),

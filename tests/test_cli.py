@@ -139,3 +139,32 @@ def test_on_demand_export_and_refused_request(built, capsys):
     assert main(["export", *common, "--types", "usage", "--format", "xlsx", *too_long]) == 1
     assert "365" in capsys.readouterr().err
     assert sorted(exports.rglob("*")) == before
+
+
+def test_on_demand_export_through_dagster_job(built, tmp_path):
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.settings import Settings
+
+    landing, warehouse, exports = built
+    out = tmp_path / "exports"
+    settings = Settings(landing, warehouse, out, 0.01, "duckdb")
+    job = build_definitions(settings).resolve_job_def("on_demand_export_job")
+    team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
+
+    def run(**config):
+        op_config = {"team_id": team, "types": ["subscriptions", "usage"], **config}
+        return job.execute_in_process(
+            run_config={"ops": {"on_demand_export": {"config": op_config}}},
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+
+    assert run(format="csv").success
+    written = sorted(p.name for p in out.rglob("*.csv"))
+    assert written == ["subscriptions.csv", "usage.csv"]
+
+    refused = run(format="xlsx", start="2026-01-20", end="2026-01-10")
+    assert not refused.success
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == written

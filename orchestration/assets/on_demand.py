@@ -1,0 +1,56 @@
+"""The portal's Export button as a Dagster job: one on-demand export per run."""
+
+from datetime import UTC, date, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from orchestration.exports.errors import ExportRequestError
+from orchestration.exports.on_demand import export_on_demand, latest_as_of
+from orchestration.resources import ExportsResource, WarehouseResource
+
+
+class OnDemandExportConfig(dg.Config):
+    """What the admin chose: team, report types, format and (for Usage) a date range."""
+
+    team_id: str
+    types: list[str] = Field(description="subscriptions, users and/or usage")
+    format: str = Field(default="xlsx", description="xlsx or csv")
+    start: str = Field(default="", description="Usage from (YYYY-MM-DD); default: D - 29")
+    end: str = Field(default="", description="Usage to (YYYY-MM-DD); default: D")
+    as_of: str = Field(default="", description="report date; default: the newest built")
+
+
+def _day(text: str) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+@dg.op(description="Validate the request and write the export atomically.")
+def on_demand_export(
+    context: dg.OpExecutionContext,
+    config: OnDemandExportConfig,
+    warehouse: WarehouseResource,
+    exports: ExportsResource,
+) -> None:
+    as_of = _day(config.as_of) or latest_as_of(warehouse.file)
+    try:
+        paths = export_on_demand(
+            warehouse.file,
+            config.team_id,
+            [t.strip().lower() for t in config.types],
+            config.format,
+            _day(config.start),
+            _day(config.end),
+            as_of,
+            exports.folder,
+            now=datetime.now(UTC),
+        )
+    except ExportRequestError as err:
+        raise dg.Failure(description=f"export refused: {err}") from err
+    for path in paths:
+        context.log.info(f"wrote {path}")
+
+
+@dg.job(description="On-demand export of Subscriptions, Users and/or Usage for one team.")
+def on_demand_export_job():
+    on_demand_export()
