@@ -111,7 +111,7 @@ def compute_floor(warehouse: Path, as_of: date) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         start = time.perf_counter()
-        rows = [con.execute(sql).fetch_arrow_table().num_rows for sql in compute_floor_sql(as_of)]
+        rows = [con.execute(sql).to_arrow_table().num_rows for sql in compute_floor_sql(as_of)]
         seconds = time.perf_counter() - start
     finally:
         con.close()

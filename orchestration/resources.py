@@ -12,6 +12,7 @@ import duckdb
 from pydantic import Field
 
 from orchestration import warehouse as wh
+from orchestration.ingest.deliveries import discover
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -68,8 +69,6 @@ class RefreshConfig(dg.Config):
     )
 
     def as_of_date(self, landing: Path) -> date:
-        from orchestration.ingest.deliveries import discover
-
         if self.as_of:
             return date.fromisoformat(self.as_of)
         complete = discover(landing, None)

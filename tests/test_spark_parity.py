@@ -35,8 +35,8 @@ from orchestration.spark import (
     ENV_SPARK_RAW_DIR,
     ENV_SPARK_WAREHOUSE_DIR,
     SparkCatalogError,
+    SparkLayout,
     export_raw_to_parquet,
-    spark_dbt_env,
     write_spark_catalog,
 )
 
@@ -131,12 +131,11 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     _ingest(landing, warehouse)
     _dbt_run(root, "duckdb", {ENV_DBT_TARGET: "duckdb", ENV_WAREHOUSE: str(warehouse)})
 
-    raw_dir, spark_dir = root / "raw_parquet", root / "spark"
-    export_raw_to_parquet(warehouse, raw_dir)
-    _dbt_run(root, "spark", spark_dbt_env(spark_dir, raw_dir))
-    catalog = root / "spark_catalog.duckdb"
-    write_spark_catalog(spark_dir, catalog)
-    return warehouse, catalog
+    layout = SparkLayout(warehouse_dir=root / "spark", raw_dir=root / "raw_parquet")
+    export_raw_to_parquet(warehouse, layout.raw_dir)
+    _dbt_run(root, "spark", layout.dbt_env())
+    write_spark_catalog(layout.warehouse_dir, layout.catalog_file)
+    return warehouse, layout.catalog_file
 
 
 # --------------------------------------------------------------------------- comparison
@@ -313,11 +312,24 @@ def test_spark_catalog_refuses_an_unbuilt_warehouse(tmp_path: Path) -> None:
     assert not (tmp_path / "catalog.duckdb").exists()
 
 
-def test_spark_env_points_dbt_at_absolute_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spark_layout_defaults_next_to_the_duckdb_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir("/tmp")
-    env = spark_dbt_env(Path("wh/spark"), Path("raw"))
-    assert env == {
+    monkeypatch.delenv(ENV_SPARK_WAREHOUSE_DIR, raising=False)
+    monkeypatch.delenv(ENV_SPARK_RAW_DIR, raising=False)
+    layout = SparkLayout.from_env(Path("wh/flex_usage.duckdb"))
+    assert layout == SparkLayout(Path("/tmp/wh/spark"), Path("/tmp/wh/spark/raw_parquet"))
+    assert layout.catalog_file == Path("/tmp/wh/spark/reports_catalog.duckdb")
+    assert layout.dbt_env() == {
         ENV_DBT_TARGET: "spark",
         ENV_SPARK_WAREHOUSE_DIR: "/tmp/wh/spark",
-        ENV_SPARK_RAW_DIR: "/tmp/raw",
+        ENV_SPARK_RAW_DIR: "/tmp/wh/spark/raw_parquet",
     }
+
+
+def test_spark_layout_from_env_is_made_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/tmp")
+    monkeypatch.setenv(ENV_SPARK_WAREHOUSE_DIR, "sw")
+    monkeypatch.setenv(ENV_SPARK_RAW_DIR, "/data/raw")
+    layout = SparkLayout.from_env(Path("/elsewhere/flex_usage.duckdb"))
+    assert layout == SparkLayout(Path("/tmp/sw"), Path("/data/raw"))
+    assert SparkLayout(Path("a"), Path("b")).dbt_env()[ENV_SPARK_RAW_DIR] == "/tmp/b"

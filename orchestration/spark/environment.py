@@ -1,25 +1,53 @@
-"""Environment of a dbt run on the `spark` target (profile output in dbt_project/profiles.yml)."""
+"""Where a Spark build keeps its files, and the environment dbt's `spark` target reads.
+
+The `spark` output of dbt_project/profiles.yml reads ``FLEX_SPARK_WAREHOUSE_DIR`` (managed
+tables and metastore) and the on-run-start hook reads ``FLEX_SPARK_RAW_DIR`` (raw Parquet).
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-ENV_DBT_TARGET = "FLEX_DBT_TARGET"
+from orchestration.settings import ENV_DBT_TARGET
+
 ENV_SPARK_WAREHOUSE_DIR = "FLEX_SPARK_WAREHOUSE_DIR"
 ENV_SPARK_RAW_DIR = "FLEX_SPARK_RAW_DIR"
 
 # Schema of the dbt models on Spark (the profile's `schema`); DuckDB uses `main`.
 SPARK_SCHEMA = "flex"
+CATALOG_FILE = "reports_catalog.duckdb"
 
 
-def spark_dbt_env(warehouse_dir: Path, raw_dir: Path) -> dict[str, str]:
-    """Variables that point dbt at a local Spark warehouse and the raw Parquet folder.
+@dataclass(frozen=True)
+class SparkLayout:
+    """Folders of a local Spark build; all paths absolute."""
 
-    Paths are made absolute: Spark resolves relative table locations against its own
-    working directory, not against the dbt project.
-    """
-    return {
-        ENV_DBT_TARGET: "spark",
-        ENV_SPARK_WAREHOUSE_DIR: str(Path(warehouse_dir).resolve()),
-        ENV_SPARK_RAW_DIR: str(Path(raw_dir).resolve()),
-    }
+    warehouse_dir: Path
+    raw_dir: Path
+
+    @classmethod
+    def from_env(cls, duckdb_file: Path) -> SparkLayout:
+        """From the environment; by default ``spark/`` next to the DuckDB warehouse file."""
+        default = Path(duckdb_file).resolve().parent / "spark"
+        warehouse_dir = Path(os.environ.get(ENV_SPARK_WAREHOUSE_DIR) or default).resolve()
+        raw_dir = Path(os.environ.get(ENV_SPARK_RAW_DIR) or warehouse_dir / "raw_parquet")
+        return cls(warehouse_dir, raw_dir.resolve())
+
+    @property
+    def catalog_file(self) -> Path:
+        """The DuckDB file of views over the built tables (see :mod:`.catalog`)."""
+        return self.warehouse_dir / CATALOG_FILE
+
+    def dbt_env(self) -> dict[str, str]:
+        """Variables that point a dbt run at this build (target `spark`).
+
+        Paths are absolute: Spark resolves relative locations against its own working
+        directory, not against the dbt project.
+        """
+        return {
+            ENV_DBT_TARGET: "spark",
+            ENV_SPARK_WAREHOUSE_DIR: str(self.warehouse_dir.resolve()),
+            ENV_SPARK_RAW_DIR: str(self.raw_dir.resolve()),
+        }

@@ -1,0 +1,78 @@
+"""The benchmark harness end to end at the tiny scale (3 teams, 3 weeks).
+
+Timings are reported, never asserted: the test checks that every figure is there, that
+the row counts are consistent, and that the pandas peer's figures equal the product's.
+"""
+
+import json
+from datetime import date
+
+import pytest
+
+from bench import run
+from bench.ranges import time_ranges
+from bench.report import evaluate_targets
+
+FIGURE = {"seconds", "rows", "rows_per_second", "peak_rss_mb"}
+STAGES = {"ingest", "user_hashes", "dbt", "checks", "exports", "dagster_overhead"}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert run.main(["--scale", "tiny", "--results", str(out)]) == 0
+    return json.loads((out / "tiny.json").read_text())
+
+
+def test_every_figure_is_reported(result):
+    assert result["scale"] == "tiny"
+    assert (result["teams"], result["days"]) == (3, 21)
+    assert result["usage_rows"] > 0 and result["users"] > 0 and result["machine"]["cores"] >= 1
+    figures = [result["generation"], result["full_refresh"], result["nightly_refresh"]]
+    figures += [result["on_demand_usage_365d"][fmt] for fmt in ("xlsx", "csv")]
+    figures += list(result["floors"].values()) + [result["peer"]["pandas"]]
+    for refresh in ("full_refresh", "nightly_refresh"):
+        assert set(result[refresh]["stages"]) == STAGES
+        figures += list(result[refresh]["stages"].values())
+        assert result[refresh]["warehouse_mb"] > 0
+    for figure in figures:
+        assert figure.keys() >= FIGURE
+        assert figure["seconds"] > 0 and figure["peak_rss_mb"] > 0
+
+
+def test_counts_are_consistent(result):
+    full, nightly, floors = result["full_refresh"], result["nightly_refresh"], result["floors"]
+    assert full["deliveries"] == 20 and nightly["deliveries"] == 1  # as-of moved one day
+    # The export floor writes exactly the rows and cells of the nightly workbooks.
+    assert floors["export"]["rows"] == nightly["stages"]["exports"]["rows"] > 0
+    assert floors["export"]["cells"] == nightly["stages"]["exports"]["cells"]
+    # Tokens by day: 365 rows per active team, in the compute floor and in the peer.
+    tokens_by_day = result["peer"]["figures"]["tokens_by_day"]
+    assert tokens_by_day["product_rows"] == 365 * floors["export"]["workbooks"]
+    assert floors["compute"]["tokens_by_day_rows"] == tokens_by_day["product_rows"]
+
+
+def test_peer_figures_equal_the_product(result):
+    for name, check in result["peer"]["figures"].items():
+        assert check["product_rows"] > 0, name
+        assert check["mismatches"] == 0, name
+        assert check["peer_rows"] == check["product_rows"], name
+
+
+def test_every_target_is_evaluated(result):
+    assert result["targets"] == evaluate_targets(result)
+    assert len(result["targets"]) == 9
+    assert all(isinstance(t["met"], bool) for t in result["targets"].values())
+
+
+def test_time_ranges_follow_the_reporting_rules():
+    # The reporting rules' examples: L is the most recent fully completed month.
+    assert time_ranges(date(2026, 11, 27))[1] == (
+        "Past 3 months",
+        date(2026, 8, 1),
+        date(2026, 10, 31),
+        3,
+    )
+    assert time_ranges(date(2026, 11, 30))[1][1:3] == (date(2026, 9, 1), date(2026, 11, 30))
+    assert time_ranges(date(2026, 1, 15))[4][1:3] == (date(2025, 1, 1), date(2025, 12, 31))
+    assert time_ranges(date(2026, 11, 27))[0][1:3] == (date(2026, 10, 29), date(2026, 11, 27))
