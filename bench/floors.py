@@ -31,31 +31,66 @@ USAGE_COLUMNS = {
 }
 
 
-def usage_files(landing: Path, as_of: date) -> list[Path]:
-    """usage.csv of every complete delivery dated on or before ``as_of``."""
+ENTITY_FILES = (
+    "teams.csv",
+    "users.csv",
+    "products.csv",
+    "team_members.csv",
+    "token_packs.csv",
+    "token_events.csv",
+    "usage.csv",
+)
+
+
+def delivery_files(landing: Path, as_of: date, name: str) -> list[str]:
+    """File ``name`` of every complete delivery dated on or before ``as_of``."""
     return sorted(
-        folder / "usage.csv"
+        str(folder / name)
         for folder in Path(landing).iterdir()
         if (folder / "manifest.json").is_file() and date.fromisoformat(folder.name) <= as_of
     )
 
 
 def ingest_floor(landing: Path, as_of: date, database: Path) -> dict:
-    """Read every usage file up to ``as_of`` into one typed DuckDB table; rows and seconds."""
-    files = [str(path) for path in usage_files(landing, as_of)]
+    """Read every usage file up to ``as_of`` into one typed DuckDB table; rows and seconds.
+
+    Also reported: every file of the deliveries (the seven entities, as text) read into one
+    table per entity, which is the amount of input the product's ingest parses.
+    """
+    usage = delivery_files(landing, as_of, "usage.csv")
     con = duckdb.connect(str(database))
     try:
         start = time.perf_counter()
         con.execute(
             "CREATE TABLE usage AS SELECT * FROM read_csv(?, header = true, columns = ?, "
             "timestampformat = '%Y-%m-%dT%H:%M:%SZ', ignore_errors = true)",
-            [files, USAGE_COLUMNS],
+            [usage, USAGE_COLUMNS],
         )
         seconds = time.perf_counter() - start
         (rows,) = con.execute("SELECT count(*) FROM usage").fetchone()
+        start = time.perf_counter()
+        for name in ENTITY_FILES:
+            con.execute(
+                f"CREATE TABLE all_{name.removesuffix('.csv')} AS SELECT * FROM "
+                "read_csv(?, header = true, all_varchar = true)",
+                [delivery_files(landing, as_of, name)],
+            )
+        all_seconds = time.perf_counter() - start
+        (all_rows,) = con.execute(
+            "SELECT "
+            + " + ".join(
+                f"(SELECT count(*) FROM all_{n.removesuffix('.csv')})" for n in ENTITY_FILES
+            )
+        ).fetchone()
     finally:
         con.close()
-    return {"seconds": seconds, "rows": rows, "files": len(files)}
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "files": len(usage),
+        "all_files_seconds": round(all_seconds, 3),
+        "all_files_rows": all_rows,
+    }
 
 
 def _ranges_sql(as_of: date) -> str:

@@ -163,7 +163,12 @@ def bench(scale: Scale, workdir: Path) -> dict:
         "nightly_refresh": _refresh_figures(nightly, warehouse, nightly_usage),
         "on_demand_usage_365d": {"team_id": team, **on_demand},
         "floors": {
-            "ingest": _task_figure(floor_in, floor_in.result["rows"]),
+            "ingest": _task_figure(
+                floor_in,
+                floor_in.result["rows"],
+                all_files_seconds=floor_in.result["all_files_seconds"],
+                all_files_rows=floor_in.result["all_files_rows"],
+            ),  # fmt: skip
             "compute": _task_figure(compute, compute.result["rows"]),
             "export": _task_figure(
                 export,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -91,7 +92,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_library_warnings() -> None:
+    """Third-party notices (beta APIs, pyspark on pandas 3) are not the operator's concern."""
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _quiet_library_warnings()
     args = _parser().parse_args(argv)
     handlers = {"generate": _generate, "refresh": _refresh, "export": _export}
     try:

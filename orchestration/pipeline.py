@@ -55,6 +55,10 @@ def _instance() -> dg.DagsterInstance:
     )
 
 
+# Progress lines (one per delivery, per dbt node, per step) without Dagster's debug chatter.
+CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def _require_hash_key_if_needed(landing: Path, as_of: date) -> None:
     """Refuse to start when the newest team snapshot hides PII and no key is set."""
     if os.environ.get(privacy.ENV_PII_KEY):
@@ -127,7 +131,7 @@ def refresh(
     with wh.refresh_lock(settings.warehouse):
         request = delivery_run_request(instance, settings.landing_dir, as_of, run_key=None)
         result = defs.resolve_job_def("refresh_job").execute_in_process(
-            run_config=request.run_config,
+            run_config={**request.run_config, **CONSOLE_INFO},
             instance=instance,
             tags=request.tags,
             raise_on_error=False,
@@ -140,7 +144,7 @@ def refresh(
             if teams:
                 instance.add_dynamic_partitions("teams", teams)
                 exports = defs.resolve_job_def("exports_job").execute_in_process(
-                    run_config=exports_run_config(as_of),
+                    run_config={**exports_run_config(as_of), **CONSOLE_INFO},
                     instance=instance,
                     tags=partition_range_tags(ordered_teams(instance, teams)),
                     raise_on_error=False,

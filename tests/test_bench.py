@@ -12,15 +12,25 @@ import pytest
 from bench import run
 from bench.ranges import time_ranges
 from bench.report import evaluate_targets
+from bench.scales import SCALES
+from orchestration.exports import EXCEL_MAX_ROWS, write_all_workbooks, write_team_workbook
+from orchestration.exports.reader import DuckDBReportSource
+from orchestration.exports.workbook import write_workbook
 
 FIGURE = {"seconds", "rows", "rows_per_second", "peak_rss_mb"}
 STAGES = {"ingest", "user_hashes", "dbt", "checks", "exports", "dagster_overhead"}
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench") / "work"
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, workdir):
     out = tmp_path_factory.mktemp("results")
-    assert run.main(["--scale", "tiny", "--results", str(out)]) == 0
+    args = ["--scale", "tiny", "--results", str(out), "--workdir", str(workdir), "--keep"]
+    assert run.main(args) == 0
     return json.loads((out / "tiny.json").read_text())
 
 
@@ -63,6 +73,28 @@ def test_every_target_is_evaluated(result):
     assert result["targets"] == evaluate_targets(result)
     assert len(result["targets"]) == 9
     assert all(isinstance(t["met"], bool) for t in result["targets"].values())
+
+
+def test_batched_export_reads_give_the_same_workbooks(result, workdir, tmp_path):
+    # The nightly exports read each report once for a run of teams; every workbook must
+    # be byte-identical to the one written from per-team queries.
+    warehouse = workdir / "warehouse" / "flex_usage.duckdb"
+    as_of = SCALES["tiny"].end
+    with DuckDBReportSource(warehouse) as source:
+        teams = source.active_teams(as_of)
+        assert len(teams) == result["floors"]["export"]["workbooks"] >= 2
+        sequence = source.for_teams(teams, as_of)
+        batched = [
+            write_workbook(sequence, team, as_of, tmp_path / "batched", EXCEL_MAX_ROWS)
+            for team in teams
+        ]
+        sequence.close()
+    for team, path in zip(teams, batched, strict=True):
+        single = write_team_workbook(warehouse, team, as_of, tmp_path / "single")
+        assert single.read_bytes() == path.read_bytes(), team
+    assert write_all_workbooks(warehouse, as_of, tmp_path / "all", workers=1) == [
+        tmp_path / "all" / p.relative_to(tmp_path / "batched") for p in batched
+    ]
 
 
 def test_time_ranges_follow_the_reporting_rules():

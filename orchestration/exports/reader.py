@@ -6,8 +6,10 @@ plugged in; ``DuckDBReportSource`` reads the DuckDB file read-only.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -102,6 +104,10 @@ class DuckDBReportSource:
         finally:
             cursor.close()
 
+    def for_teams(self, teams: list[str], as_of: date) -> TeamSequenceSource:
+        """A source handing out the rows of ``teams`` (in ascending order) as of ``as_of``."""
+        return TeamSequenceSource(self, sorted(teams), as_of)
+
     def _fetch(self, report: Report, sql: str, params: list[object]) -> duckdb.DuckDBPyConnection:
         cursor = self._con.cursor()
         try:
@@ -112,3 +118,91 @@ class DuckDBReportSource:
                 f"report model main.{report.model} is missing or incomplete in the warehouse "
                 f"(run the reports first): {exc}"
             ) from exc
+
+
+class TeamSequenceSource:
+    """The report rows of several teams, each report read with one query for all of them.
+
+    One query per team and report scans the whole report table every time; here each
+    report is read once, ordered by team then export order, and handed out team by team.
+    ``batches`` must be called with the teams in ascending order (code point order, as
+    DuckDB sorts), each report at most once per team.
+    """
+
+    def __init__(self, source: DuckDBReportSource, teams: list[str], as_of: date) -> None:
+        self._source = source
+        self._teams = teams
+        self._as_of = as_of
+        self._streams: dict[str, _TeamStream] = {}
+
+    def active_teams(self, as_of: date) -> list[str]:
+        return self._source.active_teams(as_of)
+
+    def latest_as_of(self) -> date | None:
+        return self._source.latest_as_of()
+
+    def batches(
+        self,
+        report: Report,
+        team_id: str,
+        as_of: date,
+        days: tuple[date, date] | None = None,
+    ) -> Iterator[Batch]:
+        if as_of != self._as_of or days is not None or team_id not in self._teams:
+            raise ValueError(f"{team_id} as of {as_of} is not in this team sequence")
+        stream = self._streams.get(report.model)
+        if stream is None:
+            stream = self._streams[report.model] = _TeamStream(self._open(report))
+        return stream.take(team_id)
+
+    def close(self) -> None:
+        for stream in self._streams.values():
+            stream.cursor.close()
+        self._streams.clear()
+
+    def _open(self, report: Report) -> duckdb.DuckDBPyConnection:
+        columns = ", ".join(f'"{column.name}"' for column in report.columns)
+        sql = (
+            f"SELECT team_id, {columns} FROM main.{report.model} "
+            "WHERE as_of_date = ? AND team_id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY team_id, " + ", ".join(report.order_by)
+        )
+        return self._source._fetch(report, sql, [self._as_of, self._teams])
+
+
+class _TeamStream:
+    """One report's rows, ordered by team, handed out one team at a time."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self.cursor = cursor
+        self._rows: list[tuple] = []
+        self._at = 0
+        self._last: str | None = None
+
+    def _head(self) -> tuple | None:
+        if self._at == len(self._rows):
+            self._rows, self._at = self.cursor.fetchmany(BATCH_ROWS), 0
+        return self._rows[self._at] if self._rows else None
+
+    def take(self, team_id: str) -> Iterator[Batch]:
+        if self._last is not None and team_id <= self._last:
+            raise ValueError(f"team {team_id} requested after {self._last}")
+        self._last = team_id
+        while (head := self._head()) is not None and head[0] < team_id:
+            self._at += 1  # rows of a team the caller skipped
+        batch: Batch = []
+        while (head := self._head()) is not None and head[0] == team_id:
+            end = bisect_right(  # the buffer is sorted by team: its rows come first
+                self._rows,
+                team_id,
+                self._at,
+                min(len(self._rows), self._at + BATCH_ROWS - len(batch)),
+                key=itemgetter(0),
+            )
+            batch += [row[1:] for row in self._rows[self._at : end]]
+            self._at = end
+            if len(batch) == BATCH_ROWS:  # same batches as a query of the team alone
+                yield batch
+                batch = []
+        if batch:
+            yield batch

@@ -17,6 +17,9 @@ from .sheets import EXCEL_MAX_ROWS, NIGHTLY_REPORTS, SUMMARY, TOKEN_DISTRIBUTION
 from .xlsx import new_workbook, save_workbook, write_report
 
 SUMMARY_CHART_ANCHOR = "A4"
+# Teams are handed to the workers in this many contiguous runs per worker: each run
+# reads every report once, and several runs per worker balance teams of unequal size.
+CHUNKS_PER_WORKER = 4
 DISTRIBUTION_CHART_ANCHOR = "F2"
 
 
@@ -62,17 +65,23 @@ def write_all_workbooks(
         if team_ids is None and not active:
             raise ExportError(f"no reports as of {as_of} in the warehouse; run the reports first")
         teams = _selected_teams(active, team_ids, as_of)
-        if workers <= 1 or len(teams) <= 1:
-            return [write_workbook(source, team, as_of, exports_dir, max_rows) for team in teams]
+        chunks = _chunks(teams, max(1, workers) * CHUNKS_PER_WORKER)
+        if workers <= 1 or len(chunks) <= 1:
+            return [
+                path
+                for chunk in chunks
+                for path in _write_chunk(source, chunk, as_of, exports_dir, max_rows)
+            ]
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(teams)),
+        max_workers=min(workers, len(chunks)),
         mp_context=get_context("spawn"),
         initializer=_open_worker_source,
         initargs=(Path(warehouse),),
     ) as pool:
-        return list(
-            pool.map(_write_in_worker, teams, repeat(as_of), repeat(exports_dir), repeat(max_rows))
+        written = pool.map(
+            _write_in_worker, chunks, repeat(as_of), repeat(exports_dir), repeat(max_rows)
         )
+        return [path for paths in written for path in paths]
 
 
 def write_workbook(
@@ -124,7 +133,24 @@ def _open_worker_source(warehouse: Path) -> None:
     _worker_source = DuckDBReportSource(warehouse, threads=1)
 
 
-def _write_in_worker(team_id: str, as_of: date, exports_dir: Path, max_rows: int) -> Path:
+def _write_in_worker(teams: list[str], as_of: date, exports_dir: Path, max_rows: int) -> list[Path]:
     if _worker_source is None:
         raise RuntimeError("export worker started without its report source")
-    return write_workbook(_worker_source, team_id, as_of, exports_dir, max_rows)
+    return _write_chunk(_worker_source, teams, as_of, exports_dir, max_rows)
+
+
+def _write_chunk(
+    source: DuckDBReportSource, teams: list[str], as_of: date, exports_dir: Path, max_rows: int
+) -> list[Path]:
+    """The workbooks of ``teams`` (sorted), each report read once for all of them."""
+    sequence = source.for_teams(teams, as_of)
+    try:
+        return [write_workbook(sequence, team, as_of, exports_dir, max_rows) for team in teams]
+    finally:
+        sequence.close()
+
+
+def _chunks(teams: list[str], count: int) -> list[list[str]]:
+    """``teams`` (sorted) cut into at most ``count`` contiguous runs of nearly equal size."""
+    size = -(-len(teams) // count) if teams else 1
+    return [teams[i : i + size] for i in range(0, len(teams), size)]
