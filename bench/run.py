@@ -17,6 +17,7 @@ import platform
 import shutil
 import tempfile
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -37,18 +38,21 @@ STAGES = {  # stage -> Dagster step keys of the refresh and exports runs
 CHECKS = "checks"  # every other step: the Great Expectations asset checks
 
 
-def _figure(seconds: float, rows: int, peak_mb: float, **extra: object) -> dict:
+def _figure(seconds: float, rows: int, peak_mb: float, cpu: float, **extra: object) -> dict:
     return {
         "seconds": round(seconds, 3),
         "rows": rows,
         "rows_per_second": round(rows / seconds, 1) if seconds > 0 else None,
+        "cpu_seconds": cpu,
+        "rows_per_cpu_second": round(rows / cpu, 1) if cpu > 0 else None,
         "peak_rss_mb": peak_mb,
         **extra,
     }
 
 
 def _task_figure(run: TaskRun, rows: int, **extra: object) -> dict:
-    return _figure(run.result["seconds"], rows, run.peak_rss_mb, **extra)
+    """A task timed inside its worker; CPU seconds of the whole worker process tree."""
+    return _figure(run.result["seconds"], rows, run.peak_rss_mb, run.cpu_seconds, **extra)
 
 
 def _refresh_figures(run: TaskRun, warehouse: Path, usage_rows: int) -> dict:
@@ -70,17 +74,28 @@ def _refresh_figures(run: TaskRun, warehouse: Path, usage_rows: int) -> dict:
             continue
         start, end = min(s[0] for s in spans), max(s[1] for s in spans)
         seconds = sum(s[1] - s[0] for s in spans)
-        stages[stage] = _figure(seconds, rows[stage], run.peak_rss_mb_between(start, end))
+        stages[stage] = _figure(
+            seconds,
+            rows[stage],
+            run.peak_rss_mb_between(start, end),
+            sum(run.cpu_seconds_between(*span) for span in spans),
+        )
     stages["exports"]["cells"] = result["export_cells"]
     stages["exports"]["workbooks"] = result["workbooks"]
     other = result["seconds"] - sum(s["seconds"] for s in stages.values())
-    stages["dagster_overhead"] = _figure(other, 0, run.peak_rss_mb)
+    other_cpu = run.cpu_seconds - sum(s["cpu_seconds"] for s in stages.values())
+    stages["dagster_overhead"] = _figure(other, 0, run.peak_rss_mb, round(other_cpu, 2))
     return {
-        **_figure(result["seconds"], result["rows_loaded"], run.peak_rss_mb),
+        **_figure(result["seconds"], result["rows_loaded"], run.peak_rss_mb, run.cpu_seconds),
         "deliveries": result["deliveries"],
         "warehouse_mb": disk_mb(warehouse),
         "stages": stages,
     }
+
+
+def _spans(run: TaskRun) -> str:
+    """Step seconds of a refresh, for the progress lines."""
+    return str({key: round(end - start, 1) for key, (start, end) in run.result["steps"].items()})
 
 
 def _largest_team(warehouse: Path, scale: Scale) -> tuple[str, int]:
@@ -115,7 +130,7 @@ def bench(scale: Scale, workdir: Path) -> dict:
         "FLEX_PII_HASH_KEY": os.environ.get("FLEX_PII_HASH_KEY", BENCH_HASH_KEY),
     }
     Path(env["DAGSTER_HOME"]).mkdir(parents=True)
-    say = print
+    say = partial(print, flush=True)
     say(f"[bench] {scale.name}: generating {scale.teams} teams, {scale.start}..{scale.end}")
     gen = run_task("generate", landing=landing, start=scale.start, end=scale.end, teams=scale.teams)
     say(f"[bench] generated {gen.result['rows']} usage records in {gen.seconds:.1f}s")
@@ -128,11 +143,12 @@ def bench(scale: Scale, workdir: Path) -> dict:
         exports=exports,
     )  # fmt: skip
     full_usage = _count(warehouse, "SELECT count(*) FROM main.fct_usage")
-    say(f"[bench] full refresh {full.result['seconds']:.1f}s; nightly refresh...")
+    say(f"[bench] full refresh {full.result['seconds']:.1f}s {_spans(full)}; nightly refresh...")
     nightly = run_task(
         "refresh", env, landing=landing, as_of=scale.end, warehouse=warehouse, exports=exports
     )
     nightly_usage = _count(warehouse, "SELECT count(*) FROM main.fct_usage")
+    say(f"[bench] nightly refresh {nightly.result['seconds']:.1f}s {_spans(nightly)}")
     team, team_rows = _largest_team(warehouse, scale)
     on_demand = {}
     for fmt in ("xlsx", "csv"):
@@ -143,6 +159,8 @@ def bench(scale: Scale, workdir: Path) -> dict:
     say("[bench] on-demand exports done; floors and peer...")
     compute = run_task("compute_floor", warehouse=warehouse, as_of=scale.end)
     export = run_task("export_floor", warehouse=warehouse, as_of=scale.end)
+    say(f"[bench] compute floor {compute.result['seconds']:.1f}s, export floor "
+        f"{export.result['seconds']:.1f}s; pandas peer...")  # fmt: skip
     pandas_peer = run_task("pandas_peer", landing=landing, as_of=scale.end, warehouse=warehouse)
     return {
         "scale": scale.name,
@@ -169,7 +187,11 @@ def bench(scale: Scale, workdir: Path) -> dict:
                 all_files_seconds=floor_in.result["all_files_seconds"],
                 all_files_rows=floor_in.result["all_files_rows"],
             ),  # fmt: skip
-            "compute": _task_figure(compute, compute.result["rows"]),
+            "compute": _task_figure(
+                compute,
+                compute.result["rows"],
+                tokens_by_day_rows=compute.result["tokens_by_day_rows"],
+            ),  # fmt: skip
             "export": _task_figure(
                 export,
                 export.result["rows"],

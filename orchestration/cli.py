@@ -73,11 +73,13 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from orchestration.exports.on_demand import export_on_demand, latest_as_of
+    from orchestration.warehouse import reports_file
 
-    as_of = args.as_of or latest_as_of(args.warehouse)
+    reports = reports_file(args.warehouse, Settings.from_env().dbt_target)
+    as_of = args.as_of or latest_as_of(reports)
     types = [t.strip().lower() for t in args.types.split(",") if t.strip()]
     paths = export_on_demand(
-        args.warehouse,
+        reports,
         args.team,
         types,
         args.fmt,

@@ -28,7 +28,9 @@ def build_resources(settings: Settings) -> dict:
     """Resources for a landing folder, warehouse file and exports folder."""
     return {
         "landing": LandingResource(path=str(settings.landing_dir)),
-        "warehouse": WarehouseResource(path=str(settings.warehouse)),
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse), dbt_target=settings.dbt_target
+        ),
         "exports": ExportsResource(path=str(settings.exports_dir)),
         "dbt": DbtCliResource(
             project_dir=dbt_project(),

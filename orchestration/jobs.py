@@ -11,7 +11,7 @@ from orchestration.assets.exports import TEAMS, team_workbook
 from orchestration.assets.ingest import DELIVERIES
 from orchestration.ingest import deliveries as dlv
 from orchestration.settings import Settings
-from orchestration.warehouse import active_teams
+from orchestration.warehouse import active_teams, reports_file
 
 refresh_job = dg.define_asset_job(
     "refresh_job",
@@ -106,7 +106,8 @@ def exports_after_refresh(context: dg.RunStatusSensorContext):
     """After a successful refresh (all blocking checks passed), write every active team's
     workbook in one run."""
     as_of = date.fromisoformat(context.dagster_run.tags["flex/as_of"])
-    teams = active_teams(Settings.from_env().warehouse, as_of)
+    settings = Settings.from_env()
+    teams = active_teams(reports_file(settings.warehouse, settings.dbt_target), as_of)
     if not teams:
         return dg.SkipReason(f"no active team in the reports as of {as_of}")
     context.instance.add_dynamic_partitions(TEAMS.name, teams)

@@ -140,7 +140,7 @@ def refresh(
         if not result.success:
             raise RefreshError(_failure_message(result))
         if write_exports:
-            teams = wh.active_teams(settings.warehouse, as_of)
+            teams = wh.active_teams(wh.reports_file(settings.warehouse, settings.dbt_target), as_of)
             if teams:
                 instance.add_dynamic_partitions("teams", teams)
                 exports = defs.resolve_job_def("exports_job").execute_in_process(

@@ -19,11 +19,17 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse. Writers take the file's writer lock; readers open read-only."""
 
     path: str
+    dbt_target: str = "duckdb"
     lock_wait_seconds: float = 600.0
 
     @property
     def file(self) -> Path:
         return Path(self.path)
+
+    @property
+    def reports_file(self) -> Path:
+        """Where the built reports are read from (the warehouse, or the Spark catalog)."""
+        return wh.reports_file(self.file, self.dbt_target)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:

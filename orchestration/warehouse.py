@@ -75,6 +75,19 @@ def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
     return duckdb.connect(str(warehouse), read_only=read_only)
 
 
+def reports_file(warehouse: Path, dbt_target: str) -> Path:
+    """The DuckDB file the exports read the reports from.
+
+    The warehouse itself on DuckDB; on Spark, the catalog of views over the
+    tables that the Spark build wrote (see ``orchestration.spark``).
+    """
+    if dbt_target == "spark":
+        from orchestration.spark import SparkLayout
+
+        return SparkLayout.from_env(warehouse).catalog_file
+    return warehouse
+
+
 def active_teams(warehouse: Path, as_of: date) -> list[str]:
     """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
     con = connect(warehouse, read_only=True)

@@ -17,7 +17,7 @@ from orchestration.exports import EXCEL_MAX_ROWS, write_all_workbooks, write_tea
 from orchestration.exports.reader import DuckDBReportSource
 from orchestration.exports.workbook import write_workbook
 
-FIGURE = {"seconds", "rows", "rows_per_second", "peak_rss_mb"}
+FIGURE = {"seconds", "rows", "rows_per_second", "cpu_seconds", "rows_per_cpu_second", "peak_rss_mb"}
 STAGES = {"ingest", "user_hashes", "dbt", "checks", "exports", "dagster_overhead"}
 
 

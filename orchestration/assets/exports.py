@@ -34,12 +34,12 @@ def team_workbook(
 ):
     """Write the workbooks of the selected teams for the as-of date (parallel workers)."""
     as_of: date = config.as_of_date(landing.folder)
-    active = set(active_teams(warehouse.file, as_of))
+    active = set(active_teams(warehouse.reports_file, as_of))
     teams = sorted(k for k in context.partition_keys if k in active)
     skipped = sorted(set(context.partition_keys) - active)
     if skipped:
         context.log.info(f"not active as of {as_of} (no workbook): {', '.join(skipped)}")
-    paths = write_all_workbooks(warehouse.file, as_of, exports.folder, team_ids=teams)
+    paths = write_all_workbooks(warehouse.reports_file, as_of, exports.folder, team_ids=teams)
     context.log.info(f"wrote {len(paths)} workbooks as of {as_of} under {exports.folder}")
     return dg.MaterializeResult(
         metadata={

@@ -32,10 +32,10 @@ def on_demand_export(
     warehouse: WarehouseResource,
     exports: ExportsResource,
 ) -> None:
-    as_of = _day(config.as_of) or latest_as_of(warehouse.file)
+    as_of = _day(config.as_of) or latest_as_of(warehouse.reports_file)
     try:
         paths = export_on_demand(
-            warehouse.file,
+            warehouse.reports_file,
             config.team_id,
             [t.strip().lower() for t in config.types],
             config.format,

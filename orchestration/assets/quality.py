@@ -61,7 +61,7 @@ def raw_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
 )
 def report_quality(warehouse: WarehouseResource):
     """Balances, Summary rows, time ranges and reconciliation of the reports just built."""
-    con = connect(warehouse.file, read_only=True)
+    con = connect(warehouse.reports_file, read_only=True)
     try:
         as_of = con.execute("select max(as_of_date) from main.rpt_summary").fetchall()[0][0]
         for outcome in report_suites.check_reports(con, as_of):
@@ -73,7 +73,7 @@ def report_quality(warehouse: WarehouseResource):
 @dg.asset_check(asset=dg.AssetKey(["marts", "fct_usage"]), name="unallocated_tokens")
 def unallocated_tokens(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Warning: usage that no pack could cover (counted in usage figures, not in packs)."""
-    con = connect(warehouse.file, read_only=True)
+    con = connect(warehouse.reports_file, read_only=True)
     try:
         return asset_check_result(advisories.check_unallocated_tokens(con), ["marts", "fct_usage"])
     finally:

@@ -17,6 +17,7 @@ from orchestration.assets.ingest import WRITER_POOL
 from orchestration.faults import crash_point
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
+from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
 
 
 @cache
@@ -65,8 +66,9 @@ def warehouse_models(
 ):
     """Build and test every model for the run's as-of date."""
     as_of = config.as_of_date(landing.folder)
-    # profiles.yml reads the warehouse path from the environment of the dbt process.
+    # profiles.yml reads the warehouse path (and the Spark folders) from the environment.
     os.environ[ENV_WAREHOUSE] = str(warehouse.file)
+    spark = SparkLayout.from_env(warehouse.file) if warehouse.dbt_target == "spark" else None
     # Unit tests check the SQL, not the data: `make test` runs them, the nightly build need not.
     args = [
         "build",
@@ -76,7 +78,13 @@ def warehouse_models(
         json.dumps({"as_of_date": as_of.isoformat()}),
     ]
     with warehouse.write_lock():
+        if spark:
+            rows = export_raw_to_parquet(warehouse.file, spark.raw_dir)
+            context.log.info(f"raw layer copied to Parquet for Spark: {rows}")
+            os.environ.update(spark.dbt_env())
         for built, event in enumerate(dbt.cli(args, context=context).stream(), start=1):
             if built == 5:
                 crash_point("dbt.mid_build")
             yield event
+        if spark:
+            write_spark_catalog(spark.warehouse_dir, spark.catalog_file)
