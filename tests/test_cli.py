@@ -168,3 +168,38 @@ def test_on_demand_export_through_dagster_job(built, tmp_path):
     refused = run(format="xlsx", start="2026-01-20", end="2026-01-10")
     assert not refused.success
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == written
+
+
+def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
+    built, tmp_path, monkeypatch, capsys
+):
+    from tests.landing_builder import write_delivery
+
+    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
+    shutil.copytree(built[0], landing)
+    shutil.copy(built[1], warehouse)
+    shutil.copytree(built[2], exports)
+    delivered = {p: p.read_bytes() for p in exports.rglob("*.xlsx")}
+    folder = landing / LAST_DAY
+    files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+    bad_row = b"U-BAD-1,nobody-team,X,ACD,2026,2026-01-25,2026-01-25T09:00:00Z,7\r\n"
+    header = files["usage.csv"].split(b"\n", 1)[0].decode().strip()
+    assert header.startswith("usage_id,team_id,autodesk_id,product_line_code"), header
+    good_usage = files["usage.csv"]
+    files["usage.csv"] = good_usage.rstrip(b"\r\n") + b"\r\n" + bad_row
+    write_delivery(landing, LAST_DAY, files)  # re-delivered with a new manifest
+
+    monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "0")
+    assert main(refresh_args(landing, warehouse, exports)) == 1
+    err = capsys.readouterr().err
+    assert "reject_rate_gate" in err
+    assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered
+    assert stray_files(exports) == []
+
+    # not re-delivered: it keeps blocking, though the next run ingests nothing new
+    assert main(refresh_args(landing, warehouse, exports)) == 1
+    assert "reject_rate_gate" in capsys.readouterr().err
+    # fixed upstream and re-delivered: the gate passes and the exports are written
+    write_delivery(landing, LAST_DAY, {**files, "usage.csv": good_usage})
+    assert main(refresh_args(landing, warehouse, exports)) == 0
+    assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered

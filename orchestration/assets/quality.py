@@ -14,13 +14,16 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from orchestration.assets.ingest import WRITER_POOL
 from orchestration.checks import advisories, report_suites
 from orchestration.checks.dagster_checks import (
     asset_check_result,
     raw_check_results,
     raw_check_specs,
 )
+from orchestration.checks.reject_gate import reject_rates
 from orchestration.resources import WarehouseResource
+from orchestration.settings import Settings
 from orchestration.warehouse import connect
 
 INGESTED_ASSET = dg.AssetKey(["raw", "usage"])
@@ -42,15 +45,53 @@ def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
     return [date.fromisoformat(d) for d in (value.value if value else [])]
 
 
-@dg.multi_asset_check(specs=raw_check_specs(), name="raw_quality")
+GATE_STATE = """
+create table if not exists raw.gate_failures (
+    delivery_date date primary key,  -- a delivery that failed the reject-rate gate
+    manifest_sha256 varchar not null  -- ... in this version; a re-delivery clears it
+)
+"""
+
+
+def _judged_deliveries(con, ingested: list[date]) -> list[date]:
+    """This run's deliveries, plus earlier ones that failed the gate and were not re-delivered.
+
+    A delivery accepted once never blocks again; a rejected one keeps blocking the
+    exports until upstream re-delivers it.
+    """
+    con.execute(GATE_STATE)
+    held = con.execute(
+        "select g.delivery_date from raw.gate_failures g"
+        " join raw.deliveries d on d.delivery_date = g.delivery_date"
+        " and d.manifest_sha256 = g.manifest_sha256"
+    ).fetchall()
+    return sorted(set(ingested) | {row[0] for row in held})
+
+
+def _record_gate(con, judged: list[date]) -> None:
+    """Remember which judged deliveries fail the gate (with their manifest version)."""
+    limit = Settings.from_env().reject_threshold
+    failing = sorted(
+        {r.delivery_date for r in reject_rates(con, judged).itertuples() if r.reject_rate > limit}
+    )
+    con.execute("delete from raw.gate_failures where delivery_date in (select unnest(?))", [judged])
+    if failing:
+        con.execute(
+            "insert into raw.gate_failures select delivery_date, manifest_sha256"
+            " from raw.deliveries where delivery_date in (select unnest(?))",
+            [failing],
+        )
+
+
+@dg.multi_asset_check(specs=raw_check_specs(), name="raw_quality", pool=WRITER_POOL)
 def raw_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     """Contract expectations and the reject-rate gate on the newly ingested deliveries."""
-    dates = _ingested_deliveries(context)
-    con = connect(warehouse.file, read_only=True)
-    try:
-        yield from raw_check_results(con, dates)
-    finally:
-        con.close()
+    with warehouse.writer() as con:
+        judged = _judged_deliveries(con, _ingested_deliveries(context))
+        results = raw_check_results(con, judged)
+        _record_gate(con, judged)
+    context.log.info(f"judged deliveries: {[d.isoformat() for d in judged]}")
+    yield from results
 
 
 @dg.multi_asset_check(
