@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     ref.add_argument("--as-of", type=_day, default=None, help="default: newest complete delivery")
     ref.add_argument("--warehouse", type=Path, default=env.warehouse)
     ref.add_argument("--exports", type=Path, default=env.exports_dir)
+    ref.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental models from scratch"
+    )
 
     exp = sub.add_parser("export", help="on-demand export (the portal's Export button)")
     exp.add_argument("--team", required=True)
@@ -59,7 +62,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     from orchestration.pipeline import refresh
 
-    result = refresh(args.landing, args.as_of, args.warehouse, args.exports)
+    result = refresh(
+        args.landing, args.as_of, args.warehouse, args.exports, full_refresh=args.full_refresh
+    )
     print(
         f"refresh as of {result.as_of}: "
         f"{len(result.deliveries_ingested)} deliveries ingested, "

@@ -25,13 +25,13 @@ exports_job = dg.define_asset_job(
 )
 
 
-def refresh_run_config(as_of: date) -> dict:
+def refresh_run_config(as_of: date, full_refresh: bool = False) -> dict:
     """Run config giving every refresh asset the same as-of date."""
-    op_config = {"config": {"as_of": as_of.isoformat()}}
+    config = {"as_of": as_of.isoformat()}
     return {
         "ops": {
-            "raw_deliveries": op_config,
-            "warehouse_models": op_config,
+            "raw_deliveries": {"config": config},
+            "warehouse_models": {"config": {**config, "full_refresh": full_refresh}},
         }
     }
 

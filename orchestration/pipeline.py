@@ -23,6 +23,7 @@ from orchestration.jobs import (
     exports_run_config,
     ordered_teams,
     partition_range_tags,
+    refresh_run_config,
 )
 from orchestration.settings import Settings
 
@@ -106,6 +107,7 @@ def refresh(
     warehouse: Path | None = None,
     exports_dir: Path | None = None,
     write_exports: bool = True,
+    full_refresh: bool = False,
 ) -> RefreshResult:
     """Ingest, build and export as of ``as_of`` (default: the newest complete delivery)."""
     env = Settings.from_env()
@@ -131,7 +133,7 @@ def refresh(
     with wh.refresh_lock(settings.warehouse):
         request = delivery_run_request(instance, settings.landing_dir, as_of, run_key=None)
         result = defs.resolve_job_def("refresh_job").execute_in_process(
-            run_config={**request.run_config, **CONSOLE_INFO},
+            run_config={**refresh_run_config(as_of, full_refresh), **CONSOLE_INFO},
             instance=instance,
             tags=request.tags,
             raise_on_error=False,

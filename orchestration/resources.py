@@ -73,6 +73,9 @@ class RefreshConfig(dg.Config):
     as_of: str = Field(
         default="", description="Report date YYYY-MM-DD; empty = the newest complete delivery."
     )
+    full_refresh: bool = Field(
+        default=False, description="Rebuild incremental dbt models from scratch."
+    )
 
     def as_of_date(self, landing: Path) -> date:
         if self.as_of:

@@ -76,6 +76,7 @@ def warehouse_models(
         "unit_test",
         "--vars",
         json.dumps({"as_of_date": as_of.isoformat()}),
+        *(["--full-refresh"] if config.full_refresh else []),
     ]
     with warehouse.write_lock():
         if spark:
