@@ -42,7 +42,11 @@ def refresh_args(landing: Path, warehouse: Path, exports: Path, as_of: str | Non
 
 
 def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every table of the raw and main schemas as sorted rows (load times left out)."""
+    """Every table of the raw and main schemas as sorted rows.
+
+    Bookkeeping that records when or in which build a row was written (load
+    times, the incremental model's build watermark and sequence) is left out.
+    """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = con.execute(
@@ -59,7 +63,7 @@ def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
                     "where table_schema = ? and table_name = ? order by ordinal_position",
                     [schema, table],
                 ).fetchall()
-                if c != "ingested_at"
+                if c != "ingested_at" and not c.startswith("built_")
             ]
             select = ", ".join(f'"{c}"' for c in columns)
             rows = con.execute(f'select {select} from "{schema}"."{table}"').fetchall()

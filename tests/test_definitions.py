@@ -24,7 +24,7 @@ def test_ingest_dbt_and_export_assets_are_in_one_graph():
 
 def test_dbt_sources_link_to_ingest_assets():
     graph = defs.resolve_asset_graph()
-    parents = graph.get(dg.AssetKey(["staging", "stg_usage"])).parent_keys
+    parents = graph.get(dg.AssetKey(["staging", "stg_usage_history"])).parent_keys
     assert dg.AssetKey(["raw", "usage"]) in parents
 
 
