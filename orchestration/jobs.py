@@ -11,7 +11,7 @@ from orchestration.assets.exports import TEAMS, team_workbook
 from orchestration.assets.ingest import DELIVERIES
 from orchestration.ingest import deliveries as dlv
 from orchestration.settings import Settings
-from orchestration.warehouse import active_teams, reports_file
+from orchestration.warehouse import active_teams, loaded_manifests, reports_file
 
 refresh_job = dg.define_asset_job(
     "refresh_job",
@@ -49,20 +49,34 @@ def partition_range_tags(keys: list[str]) -> dict[str, str]:
 
 
 def delivery_run_request(
-    instance: dg.DagsterInstance, landing: Path, as_of: date, run_key: str | None
+    instance: dg.DagsterInstance,
+    landing: Path,
+    warehouse: Path,
+    as_of: date,
+    run_key: str | None,
 ) -> dg.RunRequest | None:
-    """A refresh_job run over every complete delivery up to ``as_of``; None when there is none.
+    """A refresh_job run up to ``as_of``; None when there is no complete delivery.
 
-    Unchanged deliveries in the range are skipped by the ingest asset itself.
+    The run's partition range spans the deliveries that are new or re-delivered
+    (or, with none, just the newest one), so a nightly run records one partition,
+    not the whole history. Unchanged deliveries inside the range are skipped by
+    the ingest asset itself.
     """
-    found = sorted(d.delivery_date.isoformat() for d in dlv.discover(landing, as_of))
-    if not found:
+    complete = dlv.discover(landing, as_of)
+    if not complete:
         return None
+    found = [d.delivery_date.isoformat() for d in complete]
     known = set(instance.get_dynamic_partitions(DELIVERIES.name))
     new = [k for k in found if k not in known]
     if new:
         instance.add_dynamic_partitions(DELIVERIES.name, new)
-    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES.name) if k in set(found)]
+    loaded = loaded_manifests(warehouse)
+    pending = {
+        d.delivery_date.isoformat()
+        for d in complete
+        if loaded.get(d.delivery_date) != d.manifest_sha256
+    } or {max(found)}
+    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES.name) if k in pending]
     return dg.RunRequest(
         run_key=run_key,
         run_config=refresh_run_config(as_of),
@@ -75,8 +89,13 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext):
     """02:00 UTC: refresh as of yesterday."""
     run_day = (context.scheduled_execution_time or datetime.now(UTC)).date()
     as_of = run_day - timedelta(days=1)
+    settings = Settings.from_env()
     request = delivery_run_request(
-        context.instance, Settings.from_env().landing_dir, as_of, run_key=f"nightly-{as_of}"
+        context.instance,
+        settings.landing_dir,
+        settings.warehouse,
+        as_of,
+        run_key=f"nightly-{as_of}",
     )
     return request or dg.SkipReason(f"no complete delivery on or before {as_of}")
 
@@ -93,7 +112,9 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no new complete delivery")
     newest = max(d.delivery_date for d in complete)
     context.update_cursor(fingerprint)
-    request = delivery_run_request(context.instance, settings.landing_dir, newest, run_key=None)
+    request = delivery_run_request(
+        context.instance, settings.landing_dir, settings.warehouse, newest, run_key=None
+    )
     return request or dg.SkipReason("no complete delivery")
 
 

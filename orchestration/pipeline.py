@@ -131,7 +131,9 @@ def refresh(
     instance = _instance()
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
     with wh.refresh_lock(settings.warehouse):
-        request = delivery_run_request(instance, settings.landing_dir, as_of, run_key=None)
+        request = delivery_run_request(
+            instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
+        )
         result = defs.resolve_job_def("refresh_job").execute_in_process(
             run_config={**refresh_run_config(as_of, full_refresh), **CONSOLE_INFO},
             instance=instance,

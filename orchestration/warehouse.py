@@ -88,6 +88,27 @@ def reports_file(warehouse: Path, dbt_target: str) -> Path:
     return warehouse
 
 
+def loaded_manifests(warehouse: Path) -> dict[date, str]:
+    """Delivery date -> manifest sha256 of what the warehouse has loaded.
+
+    Empty when the warehouse does not exist yet or cannot be read right now
+    (a writer holds it): then every delivery is treated as pending.
+    """
+    if not warehouse.exists():
+        return {}
+    try:
+        con = connect(warehouse, read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        rows = con.execute("select delivery_date, manifest_sha256 from raw.deliveries").fetchall()
+    except duckdb.Error:
+        rows = []
+    finally:
+        con.close()
+    return dict(rows)
+
+
 def active_teams(warehouse: Path, as_of: date) -> list[str]:
     """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
     con = connect(warehouse, read_only=True)

@@ -87,3 +87,31 @@ def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
         request = new_delivery_sensor(later)
         assert request.run_config == refresh_run_config(date(2026, 3, 2))
         assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
+
+
+def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
+    import duckdb
+
+    from orchestration.ingest.deliveries import discover
+    from orchestration.jobs import delivery_run_request
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+        write_delivery(landing, day)
+    first, second, _ = discover(landing, None)
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema raw")
+    con.execute("create table raw.deliveries (delivery_date date, manifest_sha256 varchar)")
+    con.execute(
+        "insert into raw.deliveries values (?, ?), (?, ?)",
+        [first.delivery_date, first.manifest_sha256, second.delivery_date, "old"],
+    )
+    con.close()
+    with dg.instance_for_test() as instance:
+        request = delivery_run_request(instance, landing, warehouse, date(2026, 3, 3), None)
+        # 03-01 is loaded as delivered; 03-02 was re-delivered since; 03-03 is new
+        assert request.tags["dagster/asset_partition_range_start"] == "2026-03-02"
+        assert request.tags["dagster/asset_partition_range_end"] == "2026-03-03"
+        nothing_new = delivery_run_request(instance, landing, warehouse, date(2026, 3, 1), None)
+        assert nothing_new.tags["dagster/asset_partition_range_start"] == "2026-03-01"
+        assert nothing_new.tags["dagster/asset_partition_range_end"] == "2026-03-01"
