@@ -115,3 +115,17 @@ def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
         nothing_new = delivery_run_request(instance, landing, warehouse, date(2026, 3, 1), None)
         assert nothing_new.tags["dagster/asset_partition_range_start"] == "2026-03-01"
         assert nothing_new.tags["dagster/asset_partition_range_end"] == "2026-03-01"
+
+
+def test_dev_instance_config_loads(tmp_path):
+    """`make dev` uses orchestration/dagster.yaml: it must be a valid instance config."""
+    import shutil
+
+    from orchestration.settings import PROJECT_ROOT
+
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
