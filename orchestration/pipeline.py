@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -49,11 +50,20 @@ class RefreshResult:
 
 
 def _instance() -> dg.DagsterInstance:
-    return (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+    """The persistent instance under DAGSTER_HOME, else this process's throw-away one.
+
+    The throw-away instance is created once per process and kept: Dagster's
+    definitions-loading context holds a weak reference to the first instance it
+    saw, so a second refresh in the same process must not find it collected.
+    """
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return _process_instance()
+
+
+@cache
+def _process_instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.ephemeral()
 
 
 # Progress lines (one per delivery, per dbt node, per step) without Dagster's debug chatter.
