@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.exports.reader import DuckDBReportSource
+
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse's writer lock."""
@@ -111,11 +113,5 @@ def loaded_manifests(warehouse: Path) -> dict[date, str]:
 
 def active_teams(warehouse: Path, as_of: date) -> list[str]:
     """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
-    con = connect(warehouse, read_only=True)
-    try:
-        rows = con.execute(
-            "select team_id from main.rpt_summary where as_of_date = ? order by team_id", [as_of]
-        ).fetchall()
-    finally:
-        con.close()
-    return [r[0] for r in rows]
+    with DuckDBReportSource(warehouse) as source:
+        return source.active_teams(as_of)
