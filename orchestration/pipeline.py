@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -49,21 +50,17 @@ class RefreshResult:
     workbooks: list[Path] = field(default_factory=list)
 
 
-def _instance() -> dg.DagsterInstance:
-    """The persistent instance under DAGSTER_HOME, else this process's throw-away one.
+@contextmanager
+def _instance() -> Iterator[dg.DagsterInstance]:
+    """The persistent instance under DAGSTER_HOME, else a throw-away one, entered.
 
-    The throw-away instance is created once per process and kept: Dagster's
-    definitions-loading context holds a weak reference to the first instance it
-    saw, so a second refresh in the same process must not find it collected.
+    Entering the instance installs its definitions-state storage for the block, so
+    loading the definitions never sees a storage left behind by another, already
+    collected instance of this process (Dagster keeps it in a context variable).
     """
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return _process_instance()
-
-
-@cache
-def _process_instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.ephemeral()
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    with instance or dg.DagsterInstance.ephemeral() as entered:
+        yield entered
 
 
 # Progress lines (one per delivery, per dbt node, per step) without Dagster's debug chatter.
@@ -138,9 +135,8 @@ def refresh(
     _require_hash_key_if_needed(settings.landing_dir, as_of)
 
     defs = build_definitions(settings)
-    instance = _instance()
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
-    with wh.refresh_lock(settings.warehouse):
+    with wh.refresh_lock(settings.warehouse), _instance() as instance:
         request = delivery_run_request(
             instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
         )
