@@ -1,0 +1,318 @@
+{{
+    config(
+        materialized=('table' if target.type == 'spark' else 'incremental'),
+        unique_key='team_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook="{{ drawdown_session_settings() }}",
+        post_hook=(
+            "" if target.type == 'spark'
+            else "{{ delete_entries_of_teams_without_items() }}"
+        ),
+    )
+}}
+{#-
+    The drawdown as a timeline of entries per team: every token event on a
+    pack the team holds (+/- tokens), every draw of a charge from a pack, and
+    the part of a charge no pack could cover. A pack's balance at any instant
+    is its events minus its draws up to then.
+
+    Incremental (keyed on team): a team whose charges, token events or packs
+    are unchanged since the previous build is not touched. For a changed team
+    the entries before the earliest changed instant (the cut) are kept, and
+    the drawdown is replayed from the cut, each pack starting from its balance
+    just before it. A change to a pack's dates or size replays the team from
+    the start. `dbt build --full-refresh` (and Spark, without DELETE) replays
+    every team from the start.
+-#}
+{%- set depth = drawdown_depth() -%}
+{%- set dawn = "cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+
+with charges as (
+    -- a 0-token charge draws nothing and changes no balance
+    select
+        usage_id,
+        team_id,
+        usage_date,
+        charge_ts,
+        tokens
+    from {{ ref('stg_usage') }}
+    where tokens > 0
+),
+
+held_events as (
+    select
+        e.event_id,
+        e.team_id,
+        e.subscription_id,
+        e.event_ts,
+        e.tokens,
+        l.start_date,
+        l.end_date,
+        l.tokens_purchased
+    from {{ ref('stg_token_events') }} as e
+    inner join {{ ref('int_team_pack_ledger') }} as l
+        on e.team_id = l.team_id and e.subscription_id = l.subscription_id
+),
+
+{% if is_incremental() %}
+    previous_charges as (
+        select
+            team_id,
+            item_id as usage_id,
+            max(entry_ts) as charge_ts,
+            max(usage_date) as usage_date,
+            sum(tokens) as tokens
+        from {{ this }}
+        where entry_kind <> 'event'
+        group by team_id, item_id
+    ),
+
+    previous_events as (
+        select
+            team_id,
+            item_id as event_id,
+            subscription_id,
+            entry_ts as event_ts,
+            tokens,
+            pack_start_date,
+            pack_end_date,
+            pack_tokens_purchased
+        from {{ this }}
+        where entry_kind = 'event'
+    ),
+
+    changes as (
+        -- a charge added, removed or changed: replay from the earlier of its instants
+        select
+            coalesce(c.team_id, p.team_id) as team_id,
+            case
+                when c.usage_id is null then p.charge_ts
+                when p.usage_id is null or c.charge_ts < p.charge_ts then c.charge_ts
+                else p.charge_ts
+            end as changed_ts
+        from charges as c
+        full outer join previous_charges as p
+            on c.usage_id = p.usage_id and c.team_id = p.team_id
+        where
+            c.usage_id is null
+            or p.usage_id is null
+            or c.charge_ts <> p.charge_ts
+            or c.usage_date <> p.usage_date
+            or c.tokens <> p.tokens
+        union all
+        -- a token event added, removed or changed: likewise; a pack whose dates
+        -- or size changed: replay the team from the start
+        select
+            coalesce(e.team_id, p.team_id) as team_id,
+            case
+                when e.event_id is null then p.event_ts
+                when p.event_id is null then e.event_ts
+                when
+                    e.start_date is distinct from p.pack_start_date
+                    or e.end_date is distinct from p.pack_end_date
+                    or e.tokens_purchased is distinct from p.pack_tokens_purchased
+                    then {{ dawn }}
+                when e.event_ts < p.event_ts then e.event_ts
+                else p.event_ts
+            end as changed_ts
+        from held_events as e
+        full outer join previous_events as p
+            on
+                e.event_id = p.event_id
+                and e.team_id = p.team_id
+                and e.subscription_id = p.subscription_id
+        where
+            e.event_id is null
+            or p.event_id is null
+            or e.event_ts <> p.event_ts
+            or e.tokens <> p.tokens
+            or e.start_date is distinct from p.pack_start_date
+            or e.end_date is distinct from p.pack_end_date
+            or e.tokens_purchased is distinct from p.pack_tokens_purchased
+    ),
+
+    cuts as (
+        select
+            team_id,
+            min(changed_ts) as cut_ts
+        from changes
+        group by team_id
+    ),
+
+    kept as (
+        -- a changed team's entries before its cut stay as they are
+        select
+            t.*,
+            k.cut_ts
+        from {{ this }} as t
+        inner join cuts as k
+            on t.team_id = k.team_id
+        where t.entry_ts < k.cut_ts
+    ),
+
+    openings as (
+        -- each pack's balance just before the cut, replayed as its first inflow
+        select
+            team_id,
+            subscription_id,
+            cut_ts as event_ts,
+            '' as event_id,
+            sum(case when entry_kind = 'event' then tokens else -tokens end) as tokens
+        from kept
+        where subscription_id is not null
+        group by team_id, subscription_id, cut_ts
+    ),
+{% else %}
+    cuts as (
+        select
+            team_id,
+            {{ dawn }} as cut_ts
+        from charges
+        union
+        select
+            team_id,
+            {{ dawn }} as cut_ts
+        from held_events
+    ),
+{% endif %}
+
+replayed_charges as (
+    select c.*
+    from charges as c
+    inner join cuts as k
+        on c.team_id = k.team_id
+    where c.charge_ts >= k.cut_ts
+),
+
+replayed_events as (
+    select e.*
+    from held_events as e
+    inner join cuts as k
+        on e.team_id = k.team_id
+    where e.event_ts >= k.cut_ts
+),
+
+replay_inflows as (
+    select
+        team_id,
+        subscription_id,
+        event_ts,
+        event_id,
+        tokens
+    from replayed_events
+    {% if is_incremental() %}
+        union all
+        select
+            team_id,
+            subscription_id,
+            event_ts,
+            event_id,
+            tokens
+        from openings
+    {% endif %}
+),
+
+inflows as (
+    {{ usage_bucket_inflows('replayed_charges', 'replay_inflows', ref('int_team_pack_ledger')) }}
+),
+
+{{ drawdown_level_ctes('replayed_charges', 'inflows', depth) }},
+
+levels as (
+    {%- for k in range(1, depth + 1) %}
+        select {{ k }} as bucket_rank
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+replayed_draws as (
+    select
+        final.usage_id,
+        final.team_id,
+        final.usage_date,
+        final.charge_ts,
+        case levels.bucket_rank
+            {%- for k in range(1, depth + 1) %}
+                when {{ k }} then final.subscription_{{ k }}
+            {%- endfor %}
+        end as subscription_id,
+        case levels.bucket_rank
+            {%- for k in range(1, depth + 1) %}
+                when {{ k }} then final.drawn_{{ k }}
+            {%- endfor %}
+        end as tokens_drawn
+    from level_{{ depth }} as final
+    cross join levels
+),
+
+entries as (
+    select
+        team_id,
+        'event' as entry_kind,
+        event_id as item_id,
+        subscription_id,
+        event_ts as entry_ts,
+        cast(null as date) as usage_date,
+        tokens,
+        start_date as pack_start_date,
+        end_date as pack_end_date,
+        tokens_purchased as pack_tokens_purchased
+    from replayed_events
+    union all
+    select
+        team_id,
+        'draw' as entry_kind,
+        usage_id as item_id,
+        subscription_id,
+        charge_ts as entry_ts,
+        usage_date,
+        tokens_drawn as tokens,
+        cast(null as date) as pack_start_date,
+        cast(null as date) as pack_end_date,
+        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+    from replayed_draws
+    where tokens_drawn > 0
+    union all
+    select
+        team_id,
+        'unallocated' as entry_kind,
+        usage_id as item_id,
+        cast(null as {{ dbt.type_string() }}) as subscription_id,
+        charge_ts as entry_ts,
+        usage_date,
+        residual_{{ depth }} as tokens,
+        cast(null as date) as pack_start_date,
+        cast(null as date) as pack_end_date,
+        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+    from level_{{ depth }}
+    where residual_{{ depth }} > 0
+    {% if is_incremental() %}
+        union all
+        select
+            team_id,
+            entry_kind,
+            item_id,
+            subscription_id,
+            entry_ts,
+            usage_date,
+            tokens,
+            pack_start_date,
+            pack_end_date,
+            pack_tokens_purchased
+        from kept
+    {% endif %}
+)
+
+select
+    cast(team_id as {{ dbt.type_string() }}) as team_id,
+    cast(entry_kind as {{ dbt.type_string() }}) as entry_kind,
+    cast(item_id as {{ dbt.type_string() }}) as item_id,
+    cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
+    cast(entry_ts as {{ dbt.type_timestamp() }}) as entry_ts,
+    cast(usage_date as date) as usage_date,
+    cast(tokens as {{ dbt.type_bigint() }}) as tokens,
+    cast(pack_start_date as date) as pack_start_date,
+    cast(pack_end_date as date) as pack_end_date,
+    cast(pack_tokens_purchased as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+from entries
