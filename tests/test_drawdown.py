@@ -464,61 +464,82 @@ def test_team_pack_balances(built, scenario):
     assert actual == expected
 
 
+def _overdrawing_outflow(day: date) -> dict[str, list[dict]]:
+    """A pack of 10 tokens on 2026-05-01; on ``day`` a move-out of 15, then a 3-token charge."""
+    return {
+        "token_packs": [
+            {
+                "subscription_id": "P",
+                "team_id": "T",
+                "tokens_purchased": 10,
+                "start_date": date(2026, 5, 1),
+                "end_date": AS_OF,
+                "delivery_date": snapshot,
+            }
+            for snapshot in sorted({date(2026, 5, 1), day})
+        ],
+        "token_events": [
+            {
+                "event_id": "in",
+                "event_ts": ts("2026-05-01 00:00:00"),
+                "team_id": "T",
+                "subscription_id": "P",
+                "event_type": "purchase",
+                "tokens": 10,
+                "delivery_date": date(2026, 5, 1),
+            },
+            {
+                "event_id": "out",
+                "event_ts": datetime.combine(day, datetime.min.time()) + timedelta(hours=1),
+                "team_id": "T",
+                "subscription_id": "P",
+                "event_type": "move_out",
+                "tokens": -15,
+                "delivery_date": day,
+            },
+        ],
+        "usage": [
+            {
+                "usage_id": "U",
+                "team_id": "T",
+                "usage_date": day,
+                "charge_ts": datetime.combine(day, datetime.min.time()) + timedelta(hours=2),
+                "tokens": 3,
+                "delivery_date": day,
+            },
+        ],
+    }
+
+
+def _audit_statuses(warehouse: Path, as_of: date) -> dict[str, str]:
+    result = run_dbt(
+        warehouse,
+        as_of,
+        "build",
+        ["--select", "+assert_ledger_balance_never_negative", "--indirect-selection", "empty"],
+    )
+    return {item.node.name: str(item.status) for item in result.result}
+
+
 def test_negative_balance_before_a_charge_is_reported(tmp_path):
     """The closed form's assumption is guarded: an overdrawing outflow fails the build."""
     day = date(2026, 5, 1)
     warehouse = tmp_path / "negative.duckdb"
-    create_raw_warehouse(
-        warehouse,
-        {
-            "token_packs": [
-                {
-                    "subscription_id": "P",
-                    "team_id": "T",
-                    "tokens_purchased": 10,
-                    "start_date": day,
-                    "end_date": AS_OF,
-                    "delivery_date": day,
-                },
-            ],
-            "token_events": [
-                {
-                    "event_id": "in",
-                    "event_ts": ts("2026-05-01 00:00:00"),
-                    "team_id": "T",
-                    "subscription_id": "P",
-                    "event_type": "purchase",
-                    "tokens": 10,
-                    "delivery_date": day,
-                },
-                {
-                    "event_id": "out",
-                    "event_ts": ts("2026-05-01 01:00:00"),
-                    "team_id": "T",
-                    "subscription_id": "P",
-                    "event_type": "move_out",
-                    "tokens": -15,
-                    "delivery_date": day,
-                },
-            ],
-            "usage": [
-                {
-                    "usage_id": "U",
-                    "team_id": "T",
-                    "usage_date": day,
-                    "charge_ts": ts("2026-05-01 02:00:00"),
-                    "tokens": 3,
-                    "delivery_date": day,
-                },
-            ],
-        },
-    )
-    result = run_dbt(
-        warehouse,
-        day,
-        "build",
-        ["--select", "+assert_ledger_balance_never_negative", "--indirect-selection", "empty"],
-    )
-    statuses = {item.node.name: str(item.status) for item in result.result}
+    create_raw_warehouse(warehouse, _overdrawing_outflow(day))
+    statuses = _audit_statuses(warehouse, day)
+    assert statuses.pop("assert_ledger_balance_never_negative") == "fail"
+    assert set(statuses.values()) == {"success"}
+
+
+def test_negative_balance_in_an_incremental_build_is_reported(tmp_path):
+    """The audits check what an incremental build replayed, not only full builds."""
+    day = date(2026, 5, 3)
+    warehouse = tmp_path / "negative_later.duckdb"
+    create_raw_warehouse(warehouse, _overdrawing_outflow(day))
+    assert set(_audit_statuses(warehouse, date(2026, 5, 2)).values()) <= {"success", "pass"}
+    statuses = _audit_statuses(warehouse, day)
+    assert query(warehouse, "select max(built_seq) as seq from main.int_drawdown_entries") == [
+        {"seq": 2}
+    ]
     assert statuses.pop("assert_ledger_balance_never_negative") == "fail"
     assert set(statuses.values()) == {"success"}

@@ -1,13 +1,62 @@
 {#-
-    For every (charge, bucket active on the charge's usage_date): the tokens
-    the charge drew from the bucket, the charge's residual before reaching it
-    (tokens minus what lower-ranked buckets gave), and the bucket's balance
-    just before and just after the charge. Shared by the ledger/drawdown
-    singular tests.
+    The charges whose drawdown entries the latest build computed (every
+    charge after a full build; after an incremental one, the charges of the
+    teams it replayed, from their cut on). The drawdown audits check these:
+    the entries a build kept were checked by the build that computed them.
+-#}
+{% macro latest_build_charges() -%}
+    select distinct item_id as usage_id
+    from {{ ref('int_drawdown_entries') }}
+    where
+        entry_kind <> 'event'
+        and built_seq = (select max(b.built_seq) from {{ ref('int_drawdown_entries') }} as b)
+{%- endmacro %}
+
+{#-
+    For every (checked charge, bucket active on the charge's usage_date): the
+    tokens the charge drew from the bucket, the charge's residual before
+    reaching it (tokens minus what lower-ranked buckets gave), and the
+    bucket's balance just before and just after the charge, from the token
+    events (stg_token_events, not the entries) and the draws. Shared by the
+    ledger/drawdown singular tests.
+
+    A replayed team's kept draws all precede its checked charges, so the
+    draws before a checked charge are the bucket's kept draws plus a running
+    sum over the checked ones.
 -#}
 {% macro bucket_charge_balances() -%}
-    with inflows as (
-        {{ usage_bucket_inflows(ref('stg_usage'), ref('stg_token_events'), ref('int_team_pack_ledger')) }}
+    with checked as (
+        {{ latest_build_charges() }}
+    ),
+
+    checked_usage as (
+        select u.*
+        from {{ ref('stg_usage') }} as u
+        inner join checked as c
+            on u.usage_id = c.usage_id
+    ),
+
+    draws as (
+        select
+            a.*,
+            case when c.usage_id is null then 0 else 1 end as is_checked
+        from {{ ref('int_usage_allocation') }} as a
+        left join checked as c
+            on a.usage_id = c.usage_id
+    ),
+
+    kept_drawn as (
+        select
+            team_id,
+            subscription_id,
+            sum(tokens_drawn) as tokens_drawn
+        from draws
+        where is_checked = 0
+        group by team_id, subscription_id
+    ),
+
+    inflows as (
+        {{ usage_bucket_inflows('checked_usage', ref('stg_token_events'), ref('int_team_pack_ledger')) }}
     ),
 
     pairs as (
@@ -19,18 +68,21 @@
             i.inflow_to_charge,
             u.charge_ts,
             u.tokens,
-            coalesce(a.tokens_drawn, 0) as tokens_drawn
+            coalesce(d.tokens_drawn, 0) as tokens_drawn,
+            coalesce(k.tokens_drawn, 0) as kept_drawn
         from inflows as i
-        inner join {{ ref('stg_usage') }} as u
+        inner join checked_usage as u
             on i.usage_id = u.usage_id
-        left join {{ ref('int_usage_allocation') }} as a
-            on i.usage_id = a.usage_id and i.subscription_id = a.subscription_id
+        left join draws as d
+            on i.usage_id = d.usage_id and i.subscription_id = d.subscription_id
+        left join kept_drawn as k
+            on i.team_id = k.team_id and i.subscription_id = k.subscription_id
     ),
 
     with_running as (
         select
             p.*,
-            sum(p.tokens_drawn) over (
+            p.kept_drawn + sum(p.tokens_drawn) over (
                 partition by p.team_id, p.subscription_id
                 order by p.charge_ts, p.usage_id
                 rows between unbounded preceding and current row

@@ -1,5 +1,6 @@
 -- No charge draws more than the bucket holds, nor from a bucket that is not
--- active on the charge's usage_date or not held by the charge's team.
+-- active on the charge's usage_date or not held by the charge's team
+-- (charges of the latest build; see bucket_charge_balances).
 select
     usage_id,
     subscription_id,
@@ -12,6 +13,8 @@ select
     alloc.subscription_id,
     'not an active bucket of the team' as problem
 from {{ ref('int_usage_allocation') }} as alloc
+inner join ({{ latest_build_charges() }}) as checked
+    on alloc.usage_id = checked.usage_id
 left join ({{ bucket_charge_balances() }}) as i
     on
         alloc.usage_id = i.usage_id

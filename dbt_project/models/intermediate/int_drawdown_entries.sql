@@ -23,10 +23,12 @@
     the drawdown is replayed from the cut, each pack starting from its balance
     just before it. A change to a pack's dates or size replays the team from
     the start. `dbt build --full-refresh` (and Spark, without DELETE) replays
-    every team from the start.
+    every team from the start. built_seq numbers the builds: the entries a
+    build replayed carry its number, the kept ones their own.
 -#}
 {%- set depth = drawdown_depth() -%}
 {%- set dawn = "cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
+{%- set this_build = "(select p.seq + 1 from previous_build as p)" if is_incremental() else "1" -%}
 
 with charges as (
     -- a 0-token charge draws nothing and changes no balance
@@ -151,6 +153,11 @@ held_events as (
         where t.entry_ts < k.cut_ts
     ),
 
+    previous_build as (
+        select coalesce(max(built_seq), 0) as seq
+        from {{ this }}
+    ),
+
     openings as (
         -- each pack's balance just before the cut, replayed as its first inflow
         select
@@ -257,7 +264,8 @@ entries as (
         tokens,
         start_date as pack_start_date,
         end_date as pack_end_date,
-        tokens_purchased as pack_tokens_purchased
+        tokens_purchased as pack_tokens_purchased,
+        {{ this_build }} as built_seq
     from replayed_events
     union all
     select
@@ -270,7 +278,8 @@ entries as (
         tokens_drawn as tokens,
         cast(null as date) as pack_start_date,
         cast(null as date) as pack_end_date,
-        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
+        {{ this_build }} as built_seq
     from replayed_draws
     where tokens_drawn > 0
     union all
@@ -284,7 +293,8 @@ entries as (
         residual_{{ depth }} as tokens,
         cast(null as date) as pack_start_date,
         cast(null as date) as pack_end_date,
-        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+        cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
+        {{ this_build }} as built_seq
     from level_{{ depth }}
     where residual_{{ depth }} > 0
     {% if is_incremental() %}
@@ -299,7 +309,8 @@ entries as (
             tokens,
             pack_start_date,
             pack_end_date,
-            pack_tokens_purchased
+            pack_tokens_purchased,
+            built_seq
         from kept
     {% endif %}
 )
@@ -314,5 +325,6 @@ select
     cast(tokens as {{ dbt.type_bigint() }}) as tokens,
     cast(pack_start_date as date) as pack_start_date,
     cast(pack_end_date as date) as pack_end_date,
-    cast(pack_tokens_purchased as {{ dbt.type_bigint() }}) as pack_tokens_purchased
+    cast(pack_tokens_purchased as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
+    cast(built_seq as {{ dbt.type_bigint() }}) as built_seq
 from entries

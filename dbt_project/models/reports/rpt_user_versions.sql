@@ -1,24 +1,38 @@
 -- User versions: per team, range, user, product and version, the distinct usage dates.
+-- Counted on ids first, then the displayed identity is joined.
+with days_per_version as (
+    select
+        team_id,
+        as_of_date,
+        range_order,
+        time_range,
+        autodesk_id,
+        product_line_code,
+        product_name,
+        version,
+        count(distinct usage_date) as days_used
+    from {{ ref('report_range_usage') }}
+    group by
+        team_id,
+        as_of_date,
+        range_order,
+        time_range,
+        autodesk_id,
+        product_line_code,
+        product_name,
+        version
+)
+
 select
-    ranged.team_id,
-    ranged.as_of_date,
-    ranged.range_order,
-    ranged.time_range,
+    counted.team_id,
+    counted.as_of_date,
+    counted.range_order,
+    counted.time_range,
     shown.hashed_autodesk_id,
     shown.user_name,
-    ranged.product_name as product,
-    ranged.version,
-    cast(count(distinct ranged.usage_date) as {{ dbt.type_bigint() }}) as days_used
-from {{ ref('report_range_usage') }} as ranged
+    counted.product_name as product,
+    counted.version,
+    cast(counted.days_used as {{ dbt.type_bigint() }}) as days_used
+from days_per_version as counted
 inner join {{ ref('report_team_users') }} as shown
-    on ranged.team_id = shown.team_id and ranged.autodesk_id = shown.autodesk_id
-group by
-    ranged.team_id,
-    ranged.as_of_date,
-    ranged.range_order,
-    ranged.time_range,
-    shown.hashed_autodesk_id,
-    shown.user_name,
-    ranged.product_line_code,
-    ranged.product_name,
-    ranged.version
+    on counted.team_id = shown.team_id and counted.autodesk_id = shown.autodesk_id

@@ -16,12 +16,16 @@ with
 
 {% if is_incremental() %}
 previous_build as (
-    -- D of the latest build that wrote rows (a build that wrote none changed nothing)
+    -- D of the latest build that wrote rows (a build that wrote none changed nothing);
+    -- while no build has written any, every delivery counts as new
     select
-        max(built_seq) as seq,
-        max(built_watermark) as watermark,
-        max(case when built_seq = (select max(b.built_seq) from {{ this }} as b) then built_as_of end)
-            as as_of_date
+        coalesce(max(built_seq), 0) as seq,
+        coalesce(max(built_watermark), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+            as watermark,
+        coalesce(
+            max(case when built_seq = (select max(b.built_seq) from {{ this }} as b) then built_as_of end),
+            cast('1900-01-01' as date)
+        ) as as_of_date
     from {{ this }}
 ),
 
