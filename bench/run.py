@@ -80,6 +80,7 @@ def _refresh_figures(run: TaskRun, warehouse: Path, usage_rows: int) -> dict:
             run.peak_rss_mb_between(start, end),
             sum(run.cpu_seconds_between(*span) for span in spans),
         )
+    stages["dbt"]["node_seconds"] = result["dbt_nodes"]
     stages["exports"]["cells"] = result["export_cells"]
     stages["exports"]["workbooks"] = result["workbooks"]
     other = result["seconds"] - sum(s["seconds"] for s in stages.values())

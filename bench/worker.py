@@ -53,6 +53,36 @@ def _step_times(started_after: float) -> dict[str, list[float]]:
     return steps
 
 
+def _dbt_node_seconds(started_after: float) -> dict[str, float]:
+    """Execution seconds of the newest dbt build started after a time, by node kind.
+
+    ``report_models`` are the models of the reports layer (``rpt_*`` and their
+    ``report_*`` bases): the report stage. Nodes run on several threads, so the
+    sums can exceed the build's wall time.
+    """
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    found = [
+        path
+        for path in (DBT_PROJECT_DIR / "target").glob("*/run_results.json")
+        if path.stat().st_mtime >= started_after
+    ]
+    if not found:
+        return {}
+    results = json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text())["results"]
+    kinds = {"report_models": 0.0, "models": 0.0, "tests": 0.0}
+    for node in results:
+        kind, _, name = node["unique_id"].split(".", 2)
+        seconds = node["execution_time"]
+        if kind == "model":
+            kinds["models"] += seconds
+            if name.startswith(("rpt_", "report_")):
+                kinds["report_models"] += seconds
+        elif kind == "test":
+            kinds["tests"] += seconds
+    return {key: round(value, 3) for key, value in kinds.items()}
+
+
 def refresh(landing: str, as_of: str, warehouse: str, exports: str) -> dict:
     from orchestration.pipeline import refresh as run_refresh
 
@@ -73,6 +103,7 @@ def refresh(landing: str, as_of: str, warehouse: str, exports: str) -> dict:
         "export_rows": rows,
         "export_cells": cells,
         "steps": _step_times(wall_start),
+        "dbt_nodes": _dbt_node_seconds(wall_start),
     }
 
 

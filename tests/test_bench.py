@@ -43,6 +43,8 @@ def test_every_figure_is_reported(result):
     figures += list(result["floors"].values()) + [result["peer"]["pandas"]]
     for refresh in ("full_refresh", "nightly_refresh"):
         assert set(result[refresh]["stages"]) == STAGES
+        nodes = result[refresh]["stages"]["dbt"]["node_seconds"]
+        assert 0 < nodes["report_models"] < nodes["models"] and nodes["tests"] > 0
         figures += list(result[refresh]["stages"].values())
         assert result[refresh]["warehouse_mb"] > 0
     for figure in figures:

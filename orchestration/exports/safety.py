@@ -28,6 +28,8 @@ def csv_text(text: str) -> str:
 
 def xlsx_text(text: str) -> str:
     """``text`` encoded for an xlsx string cell (OOXML escapes for CR and control chars)."""
+    if text.isprintable() and "_x" not in text:  # the common case, without a regex pass
+        return text
     return _OOXML_UNSAFE.sub(_escape, text)
 
 
