@@ -20,6 +20,7 @@ from orchestration.checks import (
     check_summary_rows,
     check_time_ranges,
     check_unallocated_tokens,
+    raw_suites,
     reject_rates,
 )
 from orchestration.checks.advisories import check_future_dated
@@ -28,7 +29,7 @@ from orchestration.checks.dagster_checks import (
     raw_check_results,
     raw_check_specs,
 )
-from orchestration.checks.outcome import CheckOutcome, FailedExpectation, plain
+from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
 from orchestration.ingest.contract import BY_NAME
 
 D0 = date(2026, 3, 1)  # accepted by an earlier run
@@ -367,6 +368,57 @@ def test_same_key_in_two_deliveries_is_not_a_duplicate(open_raw):
 def test_null_reference_in_nullable_column_is_allowed(open_raw):
     con = open_raw("update raw.token_events set related_team_id = null")
     assert check_raw_table(con, BY_NAME["token_events"], [D1]).passed
+
+
+D2, D3 = D1 + timedelta(days=1), D1 + timedelta(days=2)
+
+
+def _copy_delivery(table: str, day: date) -> str:
+    """Statement adding to ``table`` a copy of its D1 rows as delivery ``day``."""
+    return (
+        f"insert into raw.{table} select * replace (date '{day}' as delivery_date)"
+        f" from raw.{table} where delivery_date = '{D1}'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("batch_rows", "batches"), [(1, 4), (200, 2)], ids=["one-delivery", "two-deliveries"]
+)
+def test_batches_of_deliveries_give_the_outcome_of_one_batch(
+    open_raw, monkeypatch, batch_rows, batches
+):
+    """Usage of four deliveries (99 or 100 rows each), bad rows in all of them."""
+    con = open_raw(
+        *(_copy_delivery(table, day) for table in RAW_DDL for day in (D2, D3)),
+        f"update raw.usage set tokens = -1 where delivery_date in ('{D0}', '{D3}')"
+        " and usage_id in ('u010', 'u020', 'u030', 'u040')",
+        f"update raw.usage set product_line_code = 'XXX' where delivery_date = '{D2}'"
+        " and usage_id = 'u005'",
+        f"update raw.usage set version = null where delivery_date = '{D3}' and usage_id = 'u007'",
+        "insert into raw.usage select * replace (500 as source_line) from raw.usage"
+        f" where usage_id = 'u009' and delivery_date in ('{D1}', '{D3}')",
+    )
+    days = [D0, D1, D2, D3]
+    reads = []
+    read = raw_suites.bulk_frame
+    monkeypatch.setattr(raw_suites, "bulk_frame", lambda *args: reads.append(args) or read(*args))
+    whole = check_raw_table(con, BY_NAME["usage"], days, batch_rows=10 * USAGE_ROWS)
+    batched = check_raw_table(con, BY_NAME["usage"], days, batch_rows=batch_rows)
+    assert len(reads) == 1 + batches
+    assert batched == whole
+    assert [(f.target, f.unexpected_count) for f in batched.failures] == [
+        ("usage.version", 1),
+        ("usage.usage_id", 4),
+        ("usage.product_line_code", 1),
+        ("usage.tokens", 8),
+    ]
+    tokens = batched.failures[-1]
+    assert len(tokens.rows) == SAMPLE_SIZE
+    assert [(r["delivery_date"], r["source_line"]) for r in tokens.rows] == [
+        *((D0.isoformat(), line) for line in (11, 21, 31, 41)),
+        (D3.isoformat(), 11),
+    ]
+    assert batched.stats["rows"] == 4 * USAGE_ROWS + 2
 
 
 def test_no_deliveries_ingested_passes(open_raw):

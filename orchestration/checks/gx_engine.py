@@ -1,12 +1,13 @@
 """Great Expectations plumbing: one in-memory context, pandas frames in, failures out.
 
 Suites are built in code per call and validated against a whole-dataframe
-batch; nothing is stored on disk and no analytics are sent.
+batch; nothing is stored on disk and no analytics are sent. A table too large
+for one frame is validated frame by frame and the failures merged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -69,8 +70,28 @@ def validate(suite: FrameSuite) -> list[FailedExpectation]:
         gx.ExpectationSuite(name=suite.name, expectations=list(suite.expectations)),
         result_format=result_format,
     )
-    order = {(e.meta[META_TARGET], e.meta[META_RULE]): i for i, e in enumerate(suite.expectations)}
     failed = [_failure(r, suite.index_columns) for r in validation.results if not r.success]
+    return _in_suite_order(failed, suite)
+
+
+def validate_batches(suites: Iterable[FrameSuite]) -> list[FailedExpectation]:
+    """Run suites of the same expectations on successive frames, one frame at a time.
+
+    Each expectation's failures are merged across frames (counts added, the
+    first samples kept), in suite order: the failures of one frame of all the
+    rows, as long as no rule compares rows of different frames.
+    """
+    merged: dict[tuple[str, str], FailedExpectation] = {}
+    suite = None
+    for suite in suites:
+        for failure in validate(suite):
+            key = (failure.target, failure.rule)
+            merged[key] = merged[key].merged(failure) if key in merged else failure
+    return [] if suite is None else _in_suite_order(list(merged.values()), suite)
+
+
+def _in_suite_order(failed: list[FailedExpectation], suite: FrameSuite) -> list[FailedExpectation]:
+    order = {(e.meta[META_TARGET], e.meta[META_RULE]): i for i, e in enumerate(suite.expectations)}
     return sorted(failed, key=lambda f: order.get((f.target, f.rule), len(order)))
 
 

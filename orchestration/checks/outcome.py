@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -44,6 +44,21 @@ class FailedExpectation:
         if examples:
             text += " (e.g. " + "; ".join(examples[:3]) + ")"
         return text
+
+    def merged(self, later: FailedExpectation) -> FailedExpectation:
+        """This failure and ``later``, the same expectation on further rows, as one.
+
+        Counts add up (unknown if either is); samples and rows keep their first
+        ``SAMPLE_SIZE``, this failure's first; the first error wins.
+        """
+        first, then = self.unexpected_count, later.unexpected_count
+        return replace(
+            self,
+            unexpected_count=None if first is None or then is None else first + then,
+            sample=(self.sample + later.sample)[:SAMPLE_SIZE],
+            rows=(self.rows + later.rows)[:SAMPLE_SIZE],
+            error=self.error or later.error,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

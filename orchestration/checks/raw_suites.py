@@ -3,12 +3,14 @@
 Each raw entity table gets one check, judged on the deliveries a run ingested:
 required columns and types, non-null values, keys unique per delivery,
 accepted values, patterns, minimums, date order, facts not dated after their
-delivery and references resolving within the same delivery.
+delivery and references resolving within the same delivery. No rule spans
+deliveries, so the rows are read and validated a few whole deliveries at a
+time, which bounds memory however many deliveries are judged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
 import duckdb
@@ -16,14 +18,22 @@ import great_expectations.expectations as gxe
 import pandas as pd
 from great_expectations.expectations import Expectation
 
-from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
+from orchestration.checks.gx_engine import (
+    FrameSuite,
+    expectation_meta,
+    validate,
+    validate_batches,
+)
 from orchestration.checks.outcome import CheckOutcome, FailedExpectation
-from orchestration.checks.warehouse_io import date_list, frame, table_columns
+from orchestration.checks.warehouse_io import bulk_frame, date_list, table_columns
 from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 
 RAW_SCHEMA = "raw"
 LINEAGE_COLUMNS = {"delivery_date": "DATE", "source_line": "BIGINT"}
 ROW_LOCATION = ("delivery_date", "source_line")
+# Rows read and validated at once, at most (unless one delivery has more).
+BATCH_ROWS = 500_000
+JUDGED = "judged"  # the data query's table of the delivery dates of its batch
 
 # The date a fact row is about (SQL over the raw table aliased ``t``), per increment.
 FACT_DATES: dict[str, tuple[str, str]] = {
@@ -38,20 +48,29 @@ def raw_check_name(entity: str) -> str:
 
 
 def check_raw_table(
-    con: duckdb.DuckDBPyConnection, entity: Entity, delivery_dates: Sequence[date]
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    delivery_dates: Sequence[date],
+    batch_rows: int = BATCH_ROWS,
 ) -> CheckOutcome:
-    """Validate the rows of ``raw.<entity>`` that came with ``delivery_dates``."""
+    """Validate the rows of ``raw.<entity>`` that came with ``delivery_dates``.
+
+    The deliveries are validated in batches of about ``batch_rows`` rows; the
+    outcome is the same as for one batch.
+    """
     name = raw_check_name(entity.name)
     deliveries = date_list(delivery_dates)
     schema_failures = validate(_schema_suite(con, entity)) + _unresolvable_references(con, entity)
     if schema_failures:
         return CheckOutcome.from_failures(name, schema_failures, ok_message="")
-    suite = _data_suite(con, entity, deliveries)
+    counts = _rows_per_delivery(con, entity, deliveries)
+    batches = _batches(counts, batch_rows)
+    rows = sum(counts.values())
     return CheckOutcome.from_failures(
         name,
-        validate(suite),
-        ok_message=f"{len(suite.frame)} rows of {len(deliveries)} deliveries valid",
-        stats={"rows": len(suite.frame), "deliveries": [d.isoformat() for d in deliveries]},
+        validate_batches(_data_suite(con, entity, batch) for batch in batches),
+        ok_message=f"{rows} rows of {len(deliveries)} deliveries valid",
+        stats={"rows": rows, "deliveries": [d.isoformat() for d in deliveries]},
     )
 
 
@@ -60,6 +79,32 @@ def check_raw_layer(
 ) -> list[CheckOutcome]:
     """Every raw entity table's check, in contract order."""
     return [check_raw_table(con, entity, delivery_dates) for entity in ENTITIES]
+
+
+def _rows_per_delivery(
+    con: duckdb.DuckDBPyConnection, entity: Entity, deliveries: list[date]
+) -> dict[date, int]:
+    """Row count of each of ``deliveries`` that has rows in ``raw.<entity>``, by date."""
+    counts = con.execute(
+        f"select delivery_date, count(*) from {RAW_SCHEMA}.{entity.name}"
+        " where delivery_date in (select unnest(?::date[])) group by delivery_date order by 1",
+        [deliveries],
+    ).fetchall()
+    return dict(counts)
+
+
+def _batches(counts: Mapping[date, int], limit: int) -> Iterator[list[date]]:
+    """Consecutive deliveries of at most ``limit`` rows together (a larger one alone)."""
+    batch: list[date] = []
+    size = 0
+    for day, rows in counts.items():
+        if batch and size + rows > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(day)
+        size += rows
+    if batch:
+        yield batch
 
 
 def _required_types(entity: Entity) -> dict[str, str]:
@@ -111,9 +156,12 @@ def _schema_suite(con: duckdb.DuckDBPyConnection, entity: Entity) -> FrameSuite:
 def _data_suite(
     con: duckdb.DuckDBPyConnection, entity: Entity, deliveries: list[date]
 ) -> FrameSuite:
-    """The entity's rows of ``deliveries`` (plus derived columns) and the contract's rules."""
+    """The entity's rows of ``deliveries`` (plus derived columns) and the contract's rules.
+
+    Only the columns a rule reads are selected; rows come in delivery and line order.
+    """
     table = entity.name
-    selected = [f"t.{c}" for c in (*entity.column_names, *LINEAGE_COLUMNS)]
+    selected = [f"t.{c}" for c in (*_checked_columns(entity), *LINEAGE_COLUMNS)]
     expectations: list[Expectation] = []
 
     def add(expectation: type[Expectation], subject: str, rule: str, **kwargs: object) -> None:
@@ -169,20 +217,41 @@ def _data_suite(
             column_B=earlier,
             or_equal=True,
         )
-    rows = frame(
+    rows = bulk_frame(
         con,
-        f"select {', '.join(selected)} from {RAW_SCHEMA}.{table} t"
-        " where t.delivery_date in (select unnest(?::date[]))",
+        f"with {JUDGED} as (select unnest(?::date[]) as delivery_date)"
+        f" select {', '.join(selected)} from {RAW_SCHEMA}.{table} t"
+        f" where t.delivery_date in (select delivery_date from {JUDGED})"
+        f" order by {', '.join(f't.{c}' for c in ROW_LOCATION)}",
         [deliveries],
     )
     return FrameSuite(f"{table}_data", rows, expectations, ROW_LOCATION)
 
 
+def _checked_columns(entity: Entity) -> list[str]:
+    """The entity's columns some rule reads: all but nullable ones without a rule."""
+    ruled = {
+        *entity.key,
+        *(column for column, _ in entity.minimum),
+        *(column for pair in entity.ordered_dates for column in pair),
+    }
+    return [
+        c.name
+        for c in entity.columns
+        if not c.nullable or c.values or c.pattern or c.references or c.name in ruled
+    ]
+
+
 def _unknown_reference_sql(column: str, ref: Entity) -> str:
-    """The value of ``column`` when no row of ``ref`` in the same delivery has it as key."""
+    """The value of ``column`` when no row of ``ref`` in the same delivery has it as key.
+
+    ``ref`` is read for the judged deliveries only (redundant with the delivery
+    match, but it spares hashing all of ``ref`` for each batch).
+    """
     (key,) = ref.key
     return (
         f"case when t.{column} is not null and not exists (select 1 from {RAW_SCHEMA}.{ref.name} r"
-        f" where r.delivery_date = t.delivery_date and r.{key} = t.{column})"
+        f" where r.delivery_date = t.delivery_date and r.{key} = t.{column}"
+        f" and r.delivery_date in (select delivery_date from {JUDGED}))"
         f" then t.{column} end as unknown__{column}"
     )
