@@ -4,7 +4,7 @@ with open_buckets as (
     select
         usage_id,
         min(bucket_rank) as first_open_rank
-    from ({{ bucket_charge_balances() }}) as balances
+    from {{ ref('int_bucket_charge_balances') }} as balances
     where balance_after > 0
     group by usage_id
 )

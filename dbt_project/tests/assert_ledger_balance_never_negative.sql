@@ -2,5 +2,5 @@
 -- when a charge with tokens left reaches it (an outflow larger than the
 -- balance). Any such charge is returned.
 select *
-from ({{ bucket_charge_balances() }}) as balances
+from {{ ref('int_bucket_charge_balances') }} as balances
 where residual_before > 0 and balance_before < 0
