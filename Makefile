@@ -61,7 +61,7 @@ dev: manifest $(DEMO_KEY_FILE)
 	  $(BIN)/dagster dev -m orchestration.definitions
 
 test: manifest
-	@$(BIN)/pytest -n 2 --dist loadfile -q
+	@$(BIN)/pytest -n 2 --dist loadfile -q --durations=10
 
 lint: install
 	@$(BIN)/ruff check orchestration tests bench

@@ -129,3 +129,27 @@ def test_dev_instance_config_loads(tmp_path):
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     finally:
         instance.dispose()
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path):
+    """Each build's dbt target folder is kept for inspection, but not forever."""
+    import os
+    import time
+
+    from orchestration.assets.warehouse import prune_invocation_dirs
+
+    now = time.time()
+    ages_hours = [30, 20, 10, 9, 8, 7, 6, 5, 4, 3, 2.5, 0.8, 0.5]  # the last two recent
+    for index, age in enumerate(ages_hours):
+        folder = tmp_path / f"warehouse_models-{index:07d}-run"
+        folder.mkdir()
+        os.utime(folder, (now - age * 3600, now - age * 3600))
+    (tmp_path / "manifest.json").write_text("{}")
+    pruned = prune_invocation_dirs(tmp_path, keep=3)
+    kept = sorted(p.name for p in tmp_path.glob("warehouse_models-*"))
+    assert kept == [f"warehouse_models-{i:07d}-run" for i in (10, 11, 12)]
+    assert len(pruned) == 10 and (tmp_path / "manifest.json").exists()
+    # beyond `keep` but touched less than an hour ago (a build running next to this one)
+    assert [p.name for p in prune_invocation_dirs(tmp_path, keep=1)] == [
+        "warehouse_models-0000010-run"
+    ]

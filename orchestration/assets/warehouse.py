@@ -6,8 +6,11 @@ dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
 
 import json
 import os
+import shutil
+import time
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,6 +22,9 @@ from orchestration.resources import LandingResource, RefreshConfig, WarehouseRes
 from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
 from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
 
+# Per-run dbt target folders kept for inspection (run_results.json, compiled SQL).
+KEEP_DBT_INVOCATIONS = 10
+
 
 @cache
 def dbt_project() -> DbtProject:
@@ -26,6 +32,22 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     project.prepare_if_dev()
     return project
+
+
+def prune_invocation_dirs(target: Path, keep: int = KEEP_DBT_INVOCATIONS) -> list[Path]:
+    """Delete all but the ``keep`` newest per-run dbt target folders; the ones deleted.
+
+    dagster-dbt gives every build its own folder under ``target/`` (about 12 MB:
+    manifest, compiled SQL, run results); a nightly schedule would otherwise grow
+    it by gigabytes a year. A folder touched in the last hour is never deleted,
+    so a build running next to this one keeps its files.
+    """
+    runs = sorted(target.glob("warehouse_models-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    recent = time.time() - 3600
+    stale = [p for p in runs[keep:] if p.stat().st_mtime < recent]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def _layer(dbt_resource_props: Mapping[str, Any]) -> str:
@@ -83,9 +105,11 @@ def warehouse_models(
             rows = export_raw_to_parquet(warehouse.file, spark.raw_dir)
             context.log.info(f"raw layer copied to Parquet for Spark: {rows}")
             os.environ.update(spark.dbt_env())
-        for built, event in enumerate(dbt.cli(args, context=context).stream(), start=1):
+        invocation = dbt.cli(args, context=context)
+        for built, event in enumerate(invocation.stream(), start=1):
             if built == 5:
                 crash_point("dbt.mid_build")
             yield event
         if spark:
             write_spark_catalog(spark.warehouse_dir, spark.catalog_file)
+    prune_invocation_dirs(invocation.target_path.parent)
