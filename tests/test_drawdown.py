@@ -543,3 +543,53 @@ def test_negative_balance_in_an_incremental_build_is_reported(tmp_path):
     ]
     assert statuses.pop("assert_ledger_balance_never_negative") == "fail"
     assert set(statuses.values()) == {"success"}
+
+
+def test_a_team_left_without_charges_or_packs_loses_its_entries(tmp_path):
+    """Moving the as-of date back before a team's first event and charge empties its timeline."""
+    warehouse = tmp_path / "back_in_time.duckdb"
+    packs = [
+        {
+            "subscription_id": sid,
+            "team_id": team,
+            "tokens_purchased": 10,
+            "start_date": date(2026, 5, 1),
+            "end_date": AS_OF,
+            "delivery_date": day,
+        }
+        for sid, team in (("P", "EARLY"), ("Q", "LATE"))
+        for day in (date(2026, 5, 1), date(2026, 5, 3))
+    ]
+    events = [
+        {
+            "event_id": f"buy-{team}",
+            "event_ts": ts(f"{day} 08:00:00"),
+            "team_id": team,
+            "subscription_id": sid,
+            "event_type": "purchase",
+            "tokens": 10,
+            "delivery_date": date.fromisoformat(day),
+        }
+        for sid, team, day in (("P", "EARLY", "2026-05-01"), ("Q", "LATE", "2026-05-03"))
+    ]
+    usage = [
+        {
+            "usage_id": f"U-{team}",
+            "team_id": team,
+            "usage_date": date.fromisoformat(day),
+            "charge_ts": ts(f"{day} 12:00:00"),
+            "tokens": 4,
+            "delivery_date": date.fromisoformat(day),
+        }
+        for team, day in (("EARLY", "2026-05-01"), ("LATE", "2026-05-03"))
+    ]
+    create_raw_warehouse(warehouse, {"token_packs": packs, "token_events": events, "usage": usage})
+    entries = "select team_id, entry_kind, item_id from main.int_drawdown_entries order by 1, 2, 3"
+    select = ["--select", "+int_drawdown_entries"]
+    assert run_dbt(warehouse, date(2026, 5, 3), "run", select).success
+    assert {r["team_id"] for r in query(warehouse, entries)} == {"EARLY", "LATE"}
+    assert run_dbt(warehouse, date(2026, 5, 2), "run", select).success
+    assert query(warehouse, entries) == [
+        {"team_id": "EARLY", "entry_kind": "draw", "item_id": "U-EARLY"},
+        {"team_id": "EARLY", "entry_kind": "event", "item_id": "buy-EARLY"},
+    ]
