@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-from landing_builder import base_files, csv_text, write_delivery
+from landing_builder import HEADERS, base_files, csv_text, write_delivery
 
 from orchestration.ingest import loader
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
@@ -105,6 +106,18 @@ def test_missing_required_column_is_invalid(tmp_path, con):
     assert_nothing_loaded(con)
 
 
+def test_repeated_required_column_is_invalid(tmp_path, con):
+    files = base_files()
+    header = ("usage_id", "team_id", "autodesk_id", "product_line_code", "version",
+              "usage_date", "charge_ts", "tokens", "tokens")  # fmt: skip
+    files["usage.csv"] = csv_text(header, files["usage.csv"])
+    write_delivery(tmp_path, "2026-03-02", files)
+    with pytest.raises(InvalidDeliveryError) as err:
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert str(err.value) == "delivery 2026-03-02: usage.csv: duplicate column(s) in header: tokens"
+    assert_nothing_loaded(con)
+
+
 def test_empty_file_is_invalid(tmp_path, con):
     write_delivery(tmp_path, "2026-03-02", {**base_files(), "users.csv": ""})
     with pytest.raises(InvalidDeliveryError, match="users.csv: empty file, no header"):
@@ -132,4 +145,72 @@ def test_manifest_rewritten_after_discovery_is_refused(tmp_path, con):
     write_delivery(tmp_path, "2026-03-02", {**base_files(), "usage.csv": []})
     with pytest.raises(InvalidDeliveryError, match="manifest changed since discovery"):
         loader.ingest(con, delivery)
+    assert_nothing_loaded(con)
+
+
+EXTRA = b'id,text\n1,"two\nlines"\n2,plain\n'  # 2 records on 4 lines
+EXTRA_SHA = hashlib.sha256(EXTRA).hexdigest()
+
+
+def test_listed_extra_file_is_verified_but_not_loaded(tmp_path, con):
+    folder = write_delivery(
+        tmp_path,
+        "2026-03-02",
+        base_files(),
+        {"files": {"extra.csv": {"rows": 2, "sha256": EXTRA_SHA}}},
+    )
+    (folder / "extra.csv").write_bytes(EXTRA)
+    (folder / "unlisted.csv").write_bytes(b'"unterminated\n')  # not listed: never read
+    report = ingest_day(con, tmp_path, "2026-03-02")
+    assert sorted(report.files) == sorted(HEADERS)
+    assert report.rows_loaded == 19
+    raw_tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1"
+    ).fetchall()
+    expected = sorted([*(n.removesuffix(".csv") for n in HEADERS), "deliveries", "quarantine"])
+    assert [t for (t,) in raw_tables] == expected
+
+
+@pytest.mark.parametrize(
+    ("entry", "content", "message"),
+    [
+        ({"rows": 2, "sha256": EXTRA_SHA}, None, "extra.csv: listed in the manifest but missing"),
+        (
+            {"rows": 2, "sha256": "ab" * 32},
+            EXTRA,
+            f"extra.csv: sha256 mismatch (manifest {'ab' * 32}, file {EXTRA_SHA})",
+        ),
+        (
+            {"rows": 3, "sha256": EXTRA_SHA},
+            EXTRA,
+            "extra.csv: record count mismatch (manifest 3, file 2)",
+        ),
+        (
+            {"rows": 1, "sha256": hashlib.sha256(b'id\n"open\n').hexdigest()},
+            b'id\n"open\n',
+            "extra.csv: unparsable CSV at line 2 (unexpected end of data)",
+        ),
+        ({"rows": 2}, EXTRA, "manifest.json: extra.csv: 'sha256' must be 64 hex digits"),
+    ],
+    ids=["missing", "sha256", "rows", "not CSV", "bad entry"],
+)
+def test_listed_extra_file_that_does_not_match_invalidates_the_delivery(
+    tmp_path, con, entry, content, message
+):
+    folder = write_delivery(tmp_path, "2026-03-02", base_files(), {"files": {"extra.csv": entry}})
+    if content is not None:
+        (folder / "extra.csv").write_bytes(content)
+    with pytest.raises(InvalidDeliveryError) as err:
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert str(err.value) == f"delivery 2026-03-02: {message}"
+    assert_nothing_loaded(con)
+
+
+def test_listed_file_outside_the_delivery_folder_is_missing(tmp_path, con):
+    (tmp_path / "extra.csv").write_bytes(EXTRA)  # exists, but beside the delivery folder
+    entry = {"rows": 2, "sha256": EXTRA_SHA}
+    write_delivery(tmp_path, "2026-03-02", base_files(), {"files": {"../extra.csv": entry}})
+    with pytest.raises(InvalidDeliveryError) as err:
+        ingest_day(con, tmp_path, "2026-03-02")
+    assert str(err.value) == "delivery 2026-03-02: ../extra.csv: listed in the manifest but missing"
     assert_nothing_loaded(con)

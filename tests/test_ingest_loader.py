@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from landing_builder import HEADERS, base_files, csv_text, render, write_delivery
 
+from orchestration.assets.ingest import DELIVERIES, raw_deliveries
 from orchestration.ingest import loader
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
+from orchestration.resources import LandingResource, WarehouseResource
 
 D = date(2026, 3, 2)
 TABLES = (
@@ -122,6 +126,71 @@ def test_extra_column_is_ignored_and_reported(tmp_path, con):
     assert rows(con, "usage", "usage_id, tokens") == [("X1", 7), ("X2", 10), ("X3", 0)]
     files_json = rows(con, "deliveries", "files_json")[0][0]
     assert json.loads(files_json)["usage.csv"]["extra_columns"] == ["note"]
+    assert report.extra_columns == {"2026-03-02/usage.csv": ["note"]}
+
+
+def test_extra_columns_are_logged_once_per_file_and_in_the_asset_metadata(tmp_path):
+    files = base_files()
+    for i, row in enumerate(files["usage.csv"]):
+        row.update(note=f"n{i}", source="crm")
+    files["teams.csv"][0]["legacy_id"] = "17"
+    landing = tmp_path / "landing"
+    write_delivery(landing, "2026-03-02", files)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DELIVERIES.name, ["2026-03-02"])
+    resources = {
+        "landing": LandingResource(path=str(landing)),
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+    }
+
+    def run() -> tuple[dict, list[str]]:
+        result = dg.materialize(
+            [raw_deliveries], instance=instance, resources=resources, partition_key="2026-03-02"
+        )
+        (usage,) = [
+            m for m in result.asset_materializations_for_node("raw_deliveries")
+            if m.asset_key == dg.AssetKey(["raw", "usage"])
+        ]  # fmt: skip
+        warnings = [
+            e.user_message
+            for e in instance.all_logs(result.run_id)
+            if e.level == logging.WARNING and "unknown column" in e.user_message
+        ]
+        return usage.metadata["extra_columns"].value, warnings
+
+    metadata, warnings = run()
+    assert metadata == {
+        "2026-03-02/teams.csv": ["legacy_id"],
+        "2026-03-02/usage.csv": ["note", "source"],
+    }
+    assert sorted(warnings) == [
+        "2026-03-02/teams.csv: unknown column(s) ignored: legacy_id",
+        "2026-03-02/usage.csv: unknown column(s) ignored: note, source",
+    ]
+    assert run() == ({}, [])  # unchanged delivery: not ingested, not reported again
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["duckdb", "python"])
+def test_repeated_unknown_column_is_ignored(tmp_path, con, fallback):
+    files = base_files()
+    header = (*HEADERS["usage.csv"], "note", "note")
+    lines = [",".join(header)]
+    for row, notes in zip(files["usage.csv"], (("a", "b"), ("c", "d"), ("e", "f")), strict=True):
+        lines.append(",".join([row[h] for h in HEADERS["usage.csv"]] + list(notes)))
+    lines[3] = lines[3].replace(",0,", ",-1,")  # X3: negative tokens, quarantined
+    data = "\n".join(lines).encode() + b"\n"
+    if fallback:  # a non-UTF-8 byte in X2 sends the file to the Python parser
+        data = data.replace(b"RVT,2025", b"RVT,20\xff25")
+    files["usage.csv"] = data
+    write_delivery(tmp_path, "2026-03-02", files)
+    report = ingest_day(con, tmp_path, "2026-03-02")
+    assert report.files["usage.csv"].extra_columns == ("note",)
+    assert rows(con, "usage", "usage_id") == ([("X1",)] if fallback else [("X1",), ("X2",)])
+    raw = dict(con.execute("SELECT line, raw_values FROM raw.quarantine").fetchall())
+    assert {k: v for k, v in json.loads(raw[4]).items() if "note" in k} == {
+        "note": "e",
+        "note#10": "f",
+    }
 
 
 def test_column_order_may_differ(tmp_path, con):
@@ -268,3 +337,23 @@ def test_ingesting_the_same_delivery_twice_changes_nothing(tmp_path, con):
         "teams": 3, "users": 3, "team_members": 3, "products": 2, "token_packs": 2,
         "token_events": 3, "usage": 2, "quarantine": 1,
     }  # fmt: skip
+
+
+def test_bad_row_never_replaces_a_good_one(tmp_path, con):
+    write_delivery(tmp_path, "2026-03-02", base_files())
+    resent = base_files()
+    resent["usage.csv"][0]["tokens"] = "-5"  # X1 again, now bad
+    write_delivery(tmp_path, "2026-03-03", resent)
+    for day in ("2026-03-02", "2026-03-03"):
+        ingest_day(con, tmp_path, day)
+    e = date(2026, 3, 3)
+    assert rows(con, "quarantine", "delivery_date, file, line, reason") == [
+        (e, "usage.csv", 2, "usage.tokens: negative value '-5'")
+    ]
+    assert rows(con, "usage", "usage_id, tokens, delivery_date") == [
+        ("X1", 7, D),
+        ("X2", 10, D),
+        ("X2", 10, e),
+        ("X3", 0, D),
+        ("X3", 0, e),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, datetime
 
 import duckdb
 import pytest
@@ -65,6 +66,30 @@ CASES = {
             )
         ],
     ),
+    "hour 24": (
+        setv("usage.csv", 0, charge_ts="2026-03-02T24:00:00Z"),
+        [("usage.csv", 2, "usage.charge_ts: bad timestamp '2026-03-02T24:00:00Z'")],
+    ),
+    "hour 24 without Z": (
+        setv("usage.csv", 0, charge_ts="2026-03-02T24:00:00"),
+        [("usage.csv", 2, "usage.charge_ts: bad timestamp '2026-03-02T24:00:00'")],
+    ),
+    "minute 60": (
+        setv("token_events.csv", 0, event_ts="2026-03-02T08:60:00Z"),
+        [("token_events.csv", 2, "token_events.event_ts: bad timestamp '2026-03-02T08:60:00Z'")],
+    ),
+    "leap second": (
+        setv("token_events.csv", 0, event_ts="2026-03-02T23:59:60Z"),
+        [("token_events.csv", 2, "token_events.event_ts: bad timestamp '2026-03-02T23:59:60Z'")],
+    ),
+    "year 0000 date": (
+        setv("usage.csv", 2, usage_date="0000-02-27"),
+        [("usage.csv", 4, "usage.usage_date: bad date '0000-02-27'")],
+    ),
+    "year 0000 timestamp": (
+        setv("usage.csv", 2, charge_ts="0000-02-27T16:30:00Z"),
+        [("usage.csv", 4, "usage.charge_ts: bad timestamp '0000-02-27T16:30:00Z'")],
+    ),
     "bad integer": (
         setv("usage.csv", 0, tokens="7.0"),
         [("usage.csv", 2, "usage.tokens: bad integer '7.0'")],
@@ -72,6 +97,25 @@ CASES = {
     "integer out of range": (
         setv("usage.csv", 0, tokens="99999999999999999999"),
         [("usage.csv", 2, "usage.tokens: bad integer '99999999999999999999'")],
+    ),
+    "integer with plus sign": (
+        setv("usage.csv", 0, tokens="+7"),
+        [("usage.csv", 2, "usage.tokens: bad integer '+7'")],
+    ),
+    "integer with leading space": (
+        setv("usage.csv", 1, tokens=" 10"),
+        [("usage.csv", 3, "usage.tokens: bad integer ' 10'")],
+    ),
+    "integer with trailing space": (
+        setv("token_events.csv", 1, tokens="-100 "),
+        [("token_events.csv", 3, "token_events.tokens: bad integer '-100 '")],
+    ),
+    "signed integer between spaces": (
+        setv("token_packs.csv", 0, tokens_purchased=" +1000 "),
+        [
+            ("token_packs.csv", 2, "token_packs.tokens_purchased: bad integer ' +1000 '"),
+            *UNKNOWN_S1,
+        ],
     ),
     "bad boolean": (
         setv("teams.csv", 2, include_pii="TRUE"),
@@ -108,6 +152,39 @@ CASES = {
                 f"teams.team_id: bad value '{'t' * 65}' (expected [A-Za-z0-9_-]{{1,64}})",
             )
         ],
+    ),
+    "malformed team_id in usage": (
+        setv("usage.csv", 0, team_id="bad team!"),
+        [("usage.csv", 2, "usage.team_id: bad value 'bad team!' " + TEAM_PATTERN)],
+    ),
+    "malformed team_id in team_members": (
+        setv("team_members.csv", 0, team_id="acme/design"),
+        [("team_members.csv", 2, "team_members.team_id: bad value 'acme/design' " + TEAM_PATTERN)],
+    ),
+    "too long team_id in token_packs": (
+        setv("token_packs.csv", 1, team_id="n" * 65),
+        [
+            ("token_packs.csv", 3, f"token_packs.team_id: bad value '{'n' * 65}' {TEAM_PATTERN}"),
+            *UNKNOWN_S2,
+        ],
+    ),
+    "malformed team_id in token_events": (
+        setv("token_events.csv", 0, team_id="north wind"),
+        [("token_events.csv", 2, "token_events.team_id: bad value 'north wind' " + TEAM_PATTERN)],
+    ),
+    "malformed related_team_id": (
+        setv("token_events.csv", 1, related_team_id="northwind_01 "),
+        [
+            (
+                "token_events.csv",
+                3,
+                "token_events.related_team_id: bad value 'northwind_01 ' " + TEAM_PATTERN,
+            )
+        ],
+    ),
+    "malformed merged_into_team_id": (
+        setv("teams.csv", 2, merged_into_team_id="acme design"),
+        [("teams.csv", 4, "teams.merged_into_team_id: bad value 'acme design' " + TEAM_PATTERN)],
     ),
     "tokens_purchased zero": (
         setv("token_packs.csv", 1, tokens_purchased="0"),
@@ -342,3 +419,19 @@ def test_invalid_utf8_and_wrong_field_count_rows_are_quarantined(tmp_path, con):
     raw = dict(con.execute("SELECT line, raw_values FROM raw.quarantine").fetchall())
     assert json.loads(raw[2])["version"] == "20\\xff26"
     assert json.loads(raw[3])["#9"] == "surplus"
+
+
+def test_extreme_valid_dates_and_times_load(tmp_path, con):
+    files = base_files()
+    files["usage.csv"][0].update(usage_date="0001-01-01", charge_ts="0001-01-01T00:00:00Z")
+    files["usage.csv"][1].update(usage_date="9999-12-31", charge_ts="9999-12-31T23:59:59.999999Z")
+    files["usage.csv"][2].update(usage_date="2028-02-29", charge_ts="2028-02-29T00:00:00.5Z")
+    load(tmp_path, con, files)
+    assert quarantine(con) == []
+    assert con.execute(
+        "SELECT usage_id, usage_date, charge_ts FROM raw.usage ORDER BY usage_id"
+    ).fetchall() == [
+        ("X1", date(1, 1, 1), datetime(1, 1, 1)),
+        ("X2", date(9999, 12, 31), datetime(9999, 12, 31, 23, 59, 59, 999999)),
+        ("X3", date(2028, 2, 29), datetime(2028, 2, 29, 0, 0, 0, 500000)),
+    ]

@@ -62,6 +62,7 @@ def raw_deliveries(
     failures: list[str] = []
     totals = {"deliveries": 0, "rows_loaded": 0, "rows_rejected": 0}
     ingested: list[str] = []
+    extra_columns: dict[str, list[str]] = {}
     with warehouse.writer() as con:
         loader.ensure_raw_schema(con)
         todo = loader.pending(con, found)
@@ -76,6 +77,9 @@ def raw_deliveries(
             totals["rows_loaded"] += report.rows_loaded
             totals["rows_rejected"] += report.rows_rejected
             ingested.append(delivery.delivery_date.isoformat())
+            for where, columns in report.extra_columns.items():
+                context.log.warning(f"{where}: unknown column(s) ignored: {', '.join(columns)}")
+            extra_columns |= report.extra_columns
             context.log.info(
                 f"[{i}/{len(todo)}] delivery {delivery.delivery_date}: "
                 f"{report.rows_loaded} rows loaded, {report.rows_rejected} quarantined"
@@ -92,6 +96,7 @@ def raw_deliveries(
                 "rows_loaded_this_run": dg.MetadataValue.int(totals["rows_loaded"]),
                 "rows_rejected_this_run": dg.MetadataValue.int(totals["rows_rejected"]),
                 "ingested_deliveries": dg.MetadataValue.json(ingested),
+                "extra_columns": dg.MetadataValue.json(extra_columns),
             },
         )
     if failures:

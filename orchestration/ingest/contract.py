@@ -227,3 +227,11 @@ ENTITIES: tuple[Entity, ...] = (
 )
 BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
 BY_FILE: dict[str, Entity] = {e.file_name: e for e in ENTITIES}
+
+
+def value_pattern(col: Column) -> str | None:
+    """The full-match regex of ``col``; a reference inherits the pattern of the key it names."""
+    if col.pattern or not col.references:
+        return col.pattern
+    ref = BY_NAME[col.references]
+    return next(c.pattern for c in ref.columns if c.name == ref.key[0])

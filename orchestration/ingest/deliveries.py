@@ -2,8 +2,10 @@
 
 A delivery is a folder named ``YYYY-MM-DD`` holding ``manifest.json`` (written
 last by upstream) and the seven contract files. Verification here covers the
-manifest, file presence, sha256 and headers; the record count needs a CSV
-parse and is checked by :mod:`orchestration.ingest.parsing`.
+manifest, the presence and sha256 of every listed file, the headers of the
+contract files and the record count of the other listed files; the contract
+files' record count needs their parse and is checked by
+:mod:`orchestration.ingest.parsing`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.contract import BY_FILE, ENTITIES, Entity
 
 MANIFEST = "manifest.json"
 _FOLDER_NAME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -65,7 +67,7 @@ class DeliveryFile:
     @property
     def extra_columns(self) -> tuple[str, ...]:
         known = set(self.entity.column_names)
-        return tuple(h for h in self.header if h not in known)
+        return tuple(dict.fromkeys(h for h in self.header if h not in known))
 
 
 @dataclass(frozen=True)
@@ -128,15 +130,15 @@ def _manifest(delivery: Delivery) -> tuple[str, dict[str, dict]]:
     if not isinstance(files, dict):
         raise invalid("'files' is missing or not an object")
     for entity in ENTITIES:
-        entry = files.get(entity.file_name)
-        if entry is None:
+        if entity.file_name not in files:
             raise invalid(f"{entity.file_name} is not listed")
+    for name, entry in files.items():
         rows = entry.get("rows") if isinstance(entry, dict) else None
         sha = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise invalid(f"{entity.file_name}: 'rows' must be a non-negative integer")
+            raise invalid(f"{name}: 'rows' must be a non-negative integer")
         if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-            raise invalid(f"{entity.file_name}: 'sha256' must be 64 hex digits")
+            raise invalid(f"{name}: 'sha256' must be 64 hex digits")
     return hashlib.sha256(raw).hexdigest(), files
 
 
@@ -151,6 +153,18 @@ def _scan(path: Path) -> tuple[str, int, bool]:
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
     return digest.hexdigest(), newlines, last == b"\n"
+
+
+def _records(day: date, path: Path) -> int:
+    """Data records of a listed file that is not a contract file, counted as CSV records."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        try:
+            return max(sum(1 for row in reader if row) - 1, 0)
+        except csv.Error as err:
+            raise InvalidDeliveryError(
+                day, f"unparsable CSV at line {reader.line_num} ({err})", path.name
+            ) from err
 
 
 def _header(day: date, entity: Entity, path: Path) -> tuple[tuple[str, ...], int]:
@@ -168,7 +182,7 @@ def _header(day: date, entity: Entity, path: Path) -> tuple[tuple[str, ...], int
         "".join(header).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidDeliveryError(day, "header is not valid UTF-8", entity.file_name) from None
-    duplicates = sorted({h for h in header if header.count(h) > 1})
+    duplicates = sorted({h for h in entity.column_names if header.count(h) > 1})
     if duplicates:
         raise InvalidDeliveryError(
             day, f"duplicate column(s) in header: {', '.join(duplicates)}", entity.file_name
@@ -185,23 +199,30 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     """Check the manifest and every listed file; raise :class:`InvalidDeliveryError`.
 
     The manifest must be the one seen by :func:`discover` (a rewrite in between
-    is refused: the re-delivery is picked up by the next run).
+    is refused: the re-delivery is picked up by the next run). Listed files
+    that are not contract files are verified but not returned (never loaded).
     """
     day = delivery.delivery_date
     manifest_sha, listed = _manifest(delivery)
     if manifest_sha != delivery.manifest_sha256:
         raise InvalidDeliveryError(day, "manifest changed since discovery", MANIFEST)
     files = []
-    for entity in ENTITIES:
-        path = delivery.path / entity.file_name
-        entry = listed[entity.file_name]
-        if not path.is_file():
-            raise InvalidDeliveryError(day, "listed in the manifest but missing", path.name)
+    for name, entry in listed.items():
+        path = delivery.path / name
+        if path.parent != delivery.path or not path.is_file():
+            raise InvalidDeliveryError(day, "listed in the manifest but missing", name)
         sha, newlines, ends_with_newline = _scan(path)
         if sha != entry["sha256"].lower():
             raise InvalidDeliveryError(
-                day, f"sha256 mismatch (manifest {entry['sha256']}, file {sha})", path.name
+                day, f"sha256 mismatch (manifest {entry['sha256']}, file {sha})", name
             )
+        entity = BY_FILE.get(name)
+        if entity is None:
+            if (records := _records(day, path)) != entry["rows"]:
+                raise InvalidDeliveryError(
+                    day, f"record count mismatch (manifest {entry['rows']}, file {records})", name
+                )
+            continue
         header, header_lines = _header(day, entity, path)
         files.append(
             DeliveryFile(

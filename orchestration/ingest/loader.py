@@ -18,7 +18,7 @@ import pyarrow as pa
 from orchestration.faults import crash_point
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
-from orchestration.ingest.parsing import StagedFile, raw_column, stage
+from orchestration.ingest.parsing import StagedFile, raw_column, raw_keys, stage
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
@@ -63,6 +63,13 @@ class DeliveryReport:
     def rows_rejected(self) -> int:
         return sum(f.rejected for f in self.files.values())
 
+    @property
+    def extra_columns(self) -> dict[str, list[str]]:
+        """Ignored unknown columns by ``<delivery date>/<file>``, for files that have some."""
+        day = self.delivery_date.isoformat()
+        files = self.files.items()
+        return {f"{day}/{n}": list(f.extra_columns) for n, f in files if f.extra_columns}
+
     def files_json(self) -> str:
         """The ``raw.deliveries.files_json`` text."""
         return json.dumps({name: f.as_dict() for name, f in self.files.items()}, sort_keys=True)
@@ -106,10 +113,8 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
-    header = staged.file.header
-    pairs = ", ".join(
-        f"{literal(h)}, coalesce(s.{raw_column(i)}, '')" for i, h in enumerate(header)
-    )
+    keys = raw_keys(staged.file.header)
+    pairs = ", ".join(f"{literal(h)}, coalesce(s.{raw_column(i)}, '')" for i, h in enumerate(keys))
     return (
         f"SELECT DATE '{day.isoformat()}', {literal(staged.file.path.name)}, c.line, "
         f"json_object({pairs})::VARCHAR, c.reason FROM {checked} c "

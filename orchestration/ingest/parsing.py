@@ -115,6 +115,11 @@ def _stage_duckdb(
     return StagedFile(file, lines, records, (), None)
 
 
+def raw_keys(header: tuple[str, ...]) -> list[str]:
+    """Keys of the header fields in ``raw_values``: a repeated name gets ``#<position>``."""
+    return [h if h not in header[:i] else f"{h}#{i + 1}" for i, h in enumerate(header)]
+
+
 def _printable(value: str) -> str:
     """Text of a field decoded with surrogateescape, invalid bytes shown as ``\\xNN``."""
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -129,7 +134,7 @@ def _is_utf8(value: str) -> bool:
 
 
 def _raw_json(header: tuple[str, ...], row: list[str]) -> str:
-    values = {h: _printable(v) for h, v in zip(header, row, strict=False)}
+    values = {h: _printable(v) for h, v in zip(raw_keys(header), row, strict=False)}
     for i in range(len(header), len(row)):
         values[f"#{i + 1}"] = _printable(row[i])
     return json.dumps(values, ensure_ascii=False)

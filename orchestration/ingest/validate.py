@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.ingest.contract import BY_NAME, Column, Entity, Kind, Sign
+from orchestration.ingest.contract import BY_NAME, Column, Entity, Kind, Sign, value_pattern
 from orchestration.ingest.parsing import StagedFile, raw_column
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal, quoted
 
-_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TIME = _DATE + "T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?"
+_YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001-9999
+_DATE = _YEAR + "-[0-9]{2}-[0-9]{2}"  # month and day are checked by the cast
+_TIME = _DATE + "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]+)?"  # no 24:00, no :60
 _INTEGER = "-?[0-9]+"
 
 
@@ -28,6 +29,11 @@ def typed(column: str) -> str:
 def keys_table(entity: str) -> str:
     """Temp table (one column ``k``) of the valid keys of a referenced entity."""
     return f"{TEMP_PREFIX}keys_{entity}"
+
+
+def _matches(raw: str, pattern: str | None) -> str:
+    """SQL: ``raw`` full-matches ``pattern`` (true without a pattern)."""
+    return f"regexp_full_match({raw}, {literal(pattern)})" if pattern else "true"
 
 
 def _typed_sql(col: Column, raw: str) -> str:
@@ -81,17 +87,17 @@ def _column_reasons(entity: Entity, col: Column, raw: str) -> list[str]:
             f"CASE WHEN {raw} NOT IN ({allowed}) "
             f"THEN {quoted(f'{label}: bad value ', raw)} || {expected} END"
         )
-    if col.pattern:
+    pattern = value_pattern(col)
+    if pattern:
         reasons.append(
-            f"CASE WHEN NOT regexp_full_match({raw}, {literal(col.pattern)}) "
-            f"THEN {quoted(f'{label}: bad value ', raw)} || {literal(f' (expected {col.pattern})')}"
-            " END"
+            f"CASE WHEN NOT {_matches(raw, pattern)} "
+            f"THEN {quoted(f'{label}: bad value ', raw)} || {literal(f' (expected {pattern})')} END"
         )
     if col.references and col.references != entity.name:
         noun = BY_NAME[col.references].noun
         reasons.append(
             f"CASE WHEN {raw} NOT IN (SELECT k FROM {keys_table(col.references)}) "
-            f"THEN {quoted(f'{label}: unknown {noun} ', raw)} END"
+            f"AND {_matches(raw, pattern)} THEN {quoted(f'{label}: unknown {noun} ', raw)} END"
         )
     return reasons
 
@@ -182,6 +188,6 @@ def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> Non
             (changed,) = first_row(
                 con,
                 f"UPDATE {table} SET reason = concat_ws('; ', nullif(reason, ''), {message}), "
-                f"{flag} = true WHERE NOT {flag} AND {value} NOT IN "
-                f"(SELECT {key} FROM {table} WHERE reason = '')",
+                f"{flag} = true WHERE NOT {flag} AND {_matches(value, value_pattern(col))} "
+                f"AND {value} NOT IN (SELECT {key} FROM {table} WHERE reason = '')",
             )
