@@ -1,16 +1,14 @@
-"""The DuckDB warehouse file: connections and the single-writer lock.
+"""The DuckDB warehouse file: connections, locks and what it has loaded.
 
-DuckDB allows one writing process per file. Every writer (ingest, hashing,
-dbt, a second `flex-usage refresh`) takes an exclusive advisory lock on a
-sibling ``.lock`` file first; readers open the file read-only.
+Writers (ingest, hashing, dbt) hold :func:`writer_lock`; readers open the file
+read-only under :func:`reader_lock` (see ``orchestration.locks``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,56 +16,14 @@ from pathlib import Path
 import duckdb
 
 from orchestration.exports.reader import DuckDBReportSource
-
-
-class WarehouseBusyError(RuntimeError):
-    """Another process holds the warehouse's writer lock."""
-
-
-def lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".lock")
-
-
-@contextlib.contextmanager
-def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the exclusive writer lock; wait up to ``wait_seconds`` for it, then fail clearly."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(warehouse), os.O_CREAT | os.O_RDWR, 0o644)
-    deadline = time.monotonic() + wait_seconds
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"another refresh is writing {warehouse} (lock {lock_path(warehouse)} "
-                        "is held); wait for it to finish and run again"
-                    ) from None
-                time.sleep(0.5)
-        yield
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def refresh_lock(warehouse: Path) -> Iterator[None]:
-    """Held for a whole refresh: a second refresh of the same warehouse stops at once."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    path = warehouse.with_name(warehouse.name + ".refresh.lock")
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise WarehouseBusyError(
-                f"another refresh of {warehouse} is running; it was left alone. "
-                "Run again when it has finished."
-            ) from None
-        yield
-    finally:
-        os.close(fd)
+from orchestration.locks import (  # noqa: F401  (the warehouse API)
+    DEFAULT_WAIT_SECONDS,
+    WarehouseBusyError,
+    lock_path,
+    reader_lock,
+    refresh_lock,
+    writer_lock,
+)
 
 
 def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -75,6 +31,19 @@ def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnecti
     if not read_only:
         warehouse.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(warehouse), read_only=read_only)
+
+
+@contextlib.contextmanager
+def reading(
+    warehouse: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, held under the shared reader lock."""
+    with reader_lock(warehouse, wait_seconds):
+        con = connect(warehouse, read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def reports_file(warehouse: Path, dbt_target: str) -> Path:
@@ -99,15 +68,12 @@ def loaded_manifests(warehouse: Path) -> dict[date, str]:
     if not warehouse.exists():
         return {}
     try:
-        con = connect(warehouse, read_only=True)
-    except duckdb.Error:
+        with reading(warehouse, wait_seconds=0) as con:
+            rows = con.execute(
+                "select delivery_date, manifest_sha256 from raw.deliveries"
+            ).fetchall()
+    except (duckdb.Error, WarehouseBusyError):
         return {}
-    try:
-        rows = con.execute("select delivery_date, manifest_sha256 from raw.deliveries").fetchall()
-    except duckdb.Error:
-        rows = []
-    finally:
-        con.close()
     return dict(rows)
 
 
@@ -115,3 +81,46 @@ def active_teams(warehouse: Path, as_of: date) -> list[str]:
     """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
     with DuckDBReportSource(warehouse) as source:
         return source.active_teams(as_of)
+
+
+def release_path(warehouse: Path) -> Path:
+    """Marker of the reports that passed every blocking check (see :func:`release`)."""
+    return warehouse.with_name(warehouse.name + ".release.json")
+
+
+def release(warehouse: Path, as_of: date, run_id: str) -> None:
+    """Mark the reports as of ``as_of`` as checked: exports may now be written from them."""
+    path = release_path(warehouse)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps({"as_of": as_of.isoformat(), "run_id": run_id}))
+    os.replace(temp, path)
+
+
+def withdraw_release(warehouse: Path) -> None:
+    """The reports are about to be rebuilt: no export until their checks pass again."""
+    release_path(warehouse).unlink(missing_ok=True)
+
+
+class UncheckedReportsError(RuntimeError):
+    """The reports asked for have not passed their blocking checks."""
+
+
+def released_as_of(warehouse: Path, requested: date | None = None) -> date:
+    """The as-of date of the checked reports; ``requested`` must be that date.
+
+    A failed, interrupted or never-run refresh leaves no release: exports are refused
+    rather than written from reports that did not pass their checks.
+    """
+    path = release_path(warehouse)
+    if not path.is_file():
+        raise UncheckedReportsError(
+            f"no checked reports in {warehouse}: the last refresh failed, was interrupted "
+            "or never ran; run `flex-usage refresh` and export once it succeeds"
+        )
+    released = date.fromisoformat(json.loads(path.read_text())["as_of"])
+    if requested is not None and requested != released:
+        raise UncheckedReportsError(
+            f"the warehouse holds checked reports as of {released}, not {requested}; "
+            f"run `flex-usage refresh --as-of {requested}` first"
+        )
+    return released

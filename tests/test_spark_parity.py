@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -77,7 +76,7 @@ MARTS = (
     "int_time_ranges",
 )
 
-needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")
+needs_java = pytest.mark.usefixtures("spark_available")
 
 
 # --------------------------------------------------------------------------- builds

@@ -6,6 +6,7 @@ plugged in; ``DuckDBReportSource`` reads the DuckDB file read-only.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import date
@@ -15,6 +16,8 @@ from types import TracebackType
 from typing import Protocol
 
 import duckdb
+
+from orchestration.locks import WarehouseBusyError, reader_lock
 
 from .errors import ExportError
 from .sheets import SUMMARY, Report
@@ -29,10 +32,6 @@ class ReportSource(Protocol):
 
     def active_teams(self, as_of: date) -> list[str]:
         """Team ids with a Summary row as of ``as_of``, sorted."""
-        ...
-
-    def latest_as_of(self) -> date | None:
-        """The newest as-of date with reports, or None when there are none."""
         ...
 
     def batches(
@@ -57,10 +56,20 @@ class DuckDBReportSource:
         if not warehouse.is_file():
             raise ExportError(f"warehouse file not found: {warehouse}")
         config = {"threads": threads} if threads else {}
-        self._con = duckdb.connect(str(warehouse), read_only=True, config=config)
+        self._lock = contextlib.ExitStack()
+        try:
+            self._lock.enter_context(reader_lock(warehouse))
+        except WarehouseBusyError as exc:
+            raise ExportError(str(exc)) from None
+        try:
+            self._con = duckdb.connect(str(warehouse), read_only=True, config=config)
+        except BaseException:
+            self._lock.close()
+            raise
 
     def close(self) -> None:
         self._con.close()
+        self._lock.close()
 
     def __enter__(self) -> DuckDBReportSource:
         return self
@@ -76,10 +85,6 @@ class DuckDBReportSource:
     def active_teams(self, as_of: date) -> list[str]:
         sql = f"SELECT DISTINCT team_id FROM main.{SUMMARY.model} WHERE as_of_date = ? ORDER BY 1"
         return [team_id for (team_id,) in self._fetch(SUMMARY, sql, [as_of]).fetchall()]
-
-    def latest_as_of(self) -> date | None:
-        sql = f"SELECT max(as_of_date) FROM main.{SUMMARY.model}"
-        return self._fetch(SUMMARY, sql, []).fetchone()[0]
 
     def batches(
         self,
@@ -137,9 +142,6 @@ class TeamSequenceSource:
 
     def active_teams(self, as_of: date) -> list[str]:
         return self._source.active_teams(as_of)
-
-    def latest_as_of(self) -> date | None:
-        return self._source.latest_as_of()
 
     def batches(
         self,

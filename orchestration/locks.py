@@ -1,0 +1,83 @@
+"""Advisory file locks that keep DuckDB's one-writer rule across processes.
+
+DuckDB lets one process write a file, and a read-only connection cannot open
+it while another process writes (nor can a writer open it while a reader has
+it open). Every writer takes an exclusive lock on a sibling ``.lock`` file,
+every reader a shared one, so they wait for each other instead of failing on
+DuckDB's own lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+# How long a reader or writer waits for the other side before failing clearly.
+DEFAULT_WAIT_SECONDS = 600.0
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse's lock for longer than we may wait."""
+
+
+def lock_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".lock")
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int, wait_seconds: float, busy: str) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(busy) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> contextlib.AbstractContextManager:
+    """Hold the exclusive writer lock; wait up to ``wait_seconds`` for it, then fail clearly."""
+    return _flock(
+        lock_path(warehouse),
+        fcntl.LOCK_EX,
+        wait_seconds,
+        f"{warehouse} is being written or read by another process (lock "
+        f"{lock_path(warehouse)} is held); wait for it to finish and run again",
+    )
+
+
+def reader_lock(
+    warehouse: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS
+) -> contextlib.AbstractContextManager:
+    """Hold a shared lock while reading: readers share it, a writer waits for them."""
+    return _flock(
+        lock_path(warehouse),
+        fcntl.LOCK_SH,
+        wait_seconds,
+        f"{warehouse} is being written by a refresh (lock {lock_path(warehouse)} is held); "
+        "run again when it has finished",
+    )
+
+
+def refresh_lock(warehouse: Path) -> contextlib.AbstractContextManager:
+    """Held for a whole refresh: a second refresh of the same warehouse stops at once."""
+    path = warehouse.with_name(warehouse.name + ".refresh.lock")
+    return _flock(
+        path,
+        fcntl.LOCK_EX,
+        0.0,
+        f"another refresh of {warehouse} is running; it was left alone. "
+        "Run again when it has finished.",
+    )
