@@ -1,3 +1,4 @@
+-- Token packs as of D, with the latest valid version of those the newest snapshot lacks.
 select
     subscription_id,
     contract_number,
@@ -9,5 +10,6 @@ select
     start_date,
     end_date,
     reseller_name,
-    reseller_email
+    reseller_email,
+    from_newest_snapshot
 from {{ ref('stg_token_packs') }}

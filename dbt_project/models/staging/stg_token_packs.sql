@@ -1,4 +1,6 @@
--- Token packs (Flex subscriptions) as of D: the newest snapshot.
+-- Token packs (Flex subscriptions) as of D: the newest snapshot, plus the latest valid version
+-- of every pack it lacks (from_newest_snapshot = false), so earlier token events keep their
+-- pack and the drawdown its dates and size.
 select
     cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
     cast(contract_number as {{ dbt.type_string() }}) as contract_number,
@@ -11,5 +13,6 @@ select
     cast(end_date as date) as end_date,
     cast(reseller_name as {{ dbt.type_string() }}) as reseller_name,
     cast(reseller_email as {{ dbt.type_string() }}) as reseller_email,
-    delivery_date
-from ({{ latest_snapshot('token_packs') }}) as snapshot_rows
+    delivery_date,
+    cast(from_newest_snapshot as {{ dbt.type_boolean() }}) as from_newest_snapshot
+from ({{ snapshot_with_fallback('token_packs', 'subscription_id') }}) as snapshot_rows
