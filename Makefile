@@ -25,7 +25,7 @@ SCALE ?= small
 
 help:
 	@echo "make run    install, generate demo deliveries if none, refresh, write the exports"
-	@echo "make test   install and run every test (pytest, dbt tests, lint)"
+	@echo "make test   install and run every test (pytest: unit, dbt, pipeline, Spark parity)"
 	@echo "make dev    start dagster dev on the code location"
 	@echo "make lint   ruff + sqlfluff;  make bench SCALE=small|medium|large"
 

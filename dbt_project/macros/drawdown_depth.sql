@@ -29,7 +29,7 @@
 
 {#-
     Session settings the unrolled drawdown needs (a pre-hook of
-    int_usage_allocation). Spark's analyzer stops after 100 resolution
+    int_drawdown_entries). Spark's analyzer stops after 100 resolution
     iterations by default, which a team holding many packs can exceed.
 -#}
 {% macro drawdown_session_settings() -%}

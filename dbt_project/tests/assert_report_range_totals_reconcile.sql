@@ -30,7 +30,7 @@ by_day as (
         on
             ranges.team_id = by_date.team_id
             and by_date.usage_date between ranges.start_date and ranges.end_date
-    where ranges.start_date >= {{ report_add_days(-364, 'ranges.as_of_date') }}
+    where ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
     group by ranges.team_id, ranges.range_order
 )
 
@@ -54,6 +54,6 @@ where
     or ranges.products_used <> coalesce(by_product.products, 0)
     or ranges.total_users <> coalesce(by_user.user_count, 0)
     or (
-        ranges.start_date >= {{ report_add_days(-364, 'ranges.as_of_date') }}
+        ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
         and ranges.total_tokens_used <> coalesce(by_day.tokens, 0)
     )

@@ -1,11 +1,5 @@
 {#- Portable helpers for the report models (DuckDB and Spark). -#}
 
-{% macro report_add_days(days, date_expr) -%}
-    {#- Adds a (possibly negative) number of days to a date and keeps it a date. -#}
-    cast({{ dbt.dateadd('day', days, date_expr) }} as date)
-{%- endmacro %}
-
-
 {% macro report_per_month(total_expr, months_expr) -%}
     {#- Unrounded average per month, as a double on every engine. -#}
     cast({{ total_expr }} as double) / {{ months_expr }}

@@ -1,14 +1,11 @@
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_materialization(),
         unique_key='team_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         pre_hook="{{ drawdown_session_settings() }}",
-        post_hook=(
-            "" if target.type == 'spark'
-            else "{{ delete_entries_of_teams_without_items() }}"
-        ),
+        post_hook="{{ delete_entries_of_teams_without_items() }}",
     )
 }}
 {#-

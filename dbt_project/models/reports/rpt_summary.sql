@@ -16,7 +16,7 @@ ledger_week as (
         sum(case when tokens < 0 then tokens else 0 end) as tokens_removed
     from {{ ref('fct_token_ledger') }}
     where
-        event_date between {{ report_add_days(-6, as_of_date()) }}
+        event_date between {{ date_add_days(as_of_date(), -6) }}
         and {{ as_of_date() }}
     group by team_id
 )

@@ -8,7 +8,7 @@ days as (
     select
         teams.team_id,
         teams.as_of_date,
-        {{ report_add_days('-offsets.n', 'teams.as_of_date') }} as usage_date
+        {{ date_add_days('teams.as_of_date', '-offsets.n') }} as usage_date
     from {{ ref('report_teams') }} as teams
     cross join offsets
 ),
@@ -19,7 +19,7 @@ daily as (
         usage_date,
         sum(tokens) as tokens
     from {{ ref('fct_daily_usage') }}
-    where usage_date >= {{ report_add_days(-364, as_of_date()) }}
+    where usage_date >= {{ date_add_days(as_of_date(), -364) }}
     group by team_id, usage_date
 )
 

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized=('table' if target.type == 'spark' else 'incremental'),
+        materialized=incremental_materialization(),
         unique_key='usage_id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
