@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import random
 import re
+import socket
+import subprocess
+import sys
+import time
 import zipfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,11 +33,10 @@ from orchestration.exports import (
     ExportError,
     ExportRequestError,
     export_on_demand,
-    latest_as_of,
     write_all_workbooks,
     write_team_workbook,
 )
-from orchestration.exports.files import folder_atomically, write_file_atomically
+from orchestration.exports.files import write_file_atomically, write_folder_atomically
 
 D = date(2026, 11, 27)
 PREVIOUS = D - timedelta(days=1)
@@ -625,9 +629,18 @@ def test_charts_reference_their_sheets(workbook_a: Path) -> None:
     assert isinstance(bar, BarChart)
     rows = wb["Token distribution"].max_row
     assert rows == 1 + 2 * 2 * 5
+    assert bar.type == "col"
     (series,) = bar.series
     assert series.val.numRef.f == f"'Token distribution'!$D$2:$D${rows}"
-    assert series.cat.multiLvlStrRef.f == f"'Token distribution'!$A$2:$C${rows}"
+    # single-level text categories: the Band column, read by every viewer
+    assert series.cat.multiLvlStrRef is None and series.cat.numRef is None
+    assert series.cat.strRef.f == f"'Token distribution'!$C$2:$C${rows}"
+    labels = [c.value for (c,) in wb["Token distribution"][f"C2:C{rows}"]]
+    assert labels == BANDS * 4
+    with zipfile.ZipFile(workbook_a) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 2
+        assert not any(b"multiLvlStrRef" in archive.read(name) for name in charts)
 
 
 def test_formula_like_text_is_quote_prefixed_text(workbook_a: Path) -> None:
@@ -719,10 +732,56 @@ def test_atomic_write_failure_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="disk full"):
         write_file_atomically(tmp_path / "out" / "book.xlsx", broken)
     assert files_under(tmp_path) == []
-    with pytest.raises(RuntimeError), folder_atomically(tmp_path / "folder") as folder:
+
+    def half_written(folder: Path) -> list[str]:
         (folder / "a.csv").write_text("x")
         raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_folder_atomically(tmp_path / "folder", half_written)
     assert files_under(tmp_path) == [] and not (tmp_path / "folder").exists()
+
+
+def _temp(folder: Path, writer: str, age_seconds: float = 0) -> Path:
+    """A temp of ``book.xlsx`` as ``writer`` (``<pid>@<host>``) would leave it."""
+    path = folder / f".book.xlsx.{writer}.{len(list(folder.iterdir()))}abc.tmp"
+    path.write_bytes(b"partial")
+    then = time.time() - age_seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_only_stale_temp_files_are_removed(tmp_path: Path) -> None:
+    host, me = socket.gethostname(), os.getpid()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(ended.stdout)
+    live = _temp(tmp_path, f"{me}@{host}")  # another writer, still at work
+    elsewhere = _temp(tmp_path, f"{dead}@other-host.example")  # pid not ours to judge
+    legacy = _temp(tmp_path, "tmpname")  # writer unknown
+    killed = _temp(tmp_path, f"{dead}@{host}")
+    old = _temp(tmp_path, f"{me}@{host}", age_seconds=2 * 3600)
+    old_legacy = _temp(tmp_path, "tmpname", age_seconds=2 * 3600)
+    write_file_atomically(tmp_path / "book.xlsx", lambda handle: handle.write(b"done"))
+    assert (tmp_path / "book.xlsx").read_bytes() == b"done"
+    left = {p for p in tmp_path.iterdir() if p.name != "book.xlsx"}
+    assert left == {live, elsewhere, legacy}
+    assert not {killed, old, old_legacy} & left
+
+
+def test_writer_starting_mid_write_keeps_the_other_temp(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+
+    def slow(handle) -> None:  # a second writer of the same file starts meanwhile
+        handle.write(b"first")
+        write_file_atomically(path, lambda other: other.write(b"second"))
+
+    write_file_atomically(path, slow)
+    assert path.read_bytes() == b"first" and files_under(tmp_path) == [path]
 
 
 @pytest.mark.parametrize("team_id", ["../A", "A/B", "..", "", "A.B", "x" * 65, "A B", "Ä"])
@@ -762,13 +821,6 @@ def test_write_all_workbooks_refusals(warehouse: Path, tmp_path: Path) -> None:
         write_all_workbooks(warehouse, D, tmp_path, team_ids=["../A"])
     assert write_all_workbooks(warehouse, D + timedelta(days=1), tmp_path, team_ids=[]) == []
     assert files_under(tmp_path) == []
-
-
-def test_latest_as_of(warehouse: Path, tmp_path: Path) -> None:
-    assert latest_as_of(warehouse) == D
-    empty = build_warehouse(tmp_path / "empty.duckdb", {model: [] for model in SCHEMAS})
-    with pytest.raises(ExportError, match="no reports yet"):
-        latest_as_of(empty)
 
 
 def test_missing_report_model_is_a_clear_error(tmp_path: Path) -> None:
@@ -889,6 +941,11 @@ def test_on_demand_masked_team_and_reproducible(warehouse: Path, tmp_path: Path)
         ("A", ["usage"], "xlsx", D - timedelta(days=365), D, "spans 366 days"),
         ("A", ["usage"], "xlsx", None, D + timedelta(days=1), "on or before the report date"),
         ("A", ["usage"], "xlsx", D, D + timedelta(days=1), "on or before the report date"),
+        # a given range is checked the same way when Usage is not chosen
+        ("A", ["users"], "csv", D, PREVIOUS, "after it ends"),
+        ("A", ["subscriptions", "users"], "xlsx", D, D - timedelta(days=2), "after it ends"),
+        ("A", ["users"], "xlsx", D - timedelta(days=365), D, "spans 366 days"),
+        ("A", ["subscriptions"], "csv", PREVIOUS, D + timedelta(days=1), "on or before"),
     ],
 )
 def test_on_demand_refusals_write_nothing(
@@ -899,18 +956,41 @@ def test_on_demand_refusals_write_nothing(
     assert list(tmp_path.rglob("*")) == []
 
 
-def test_on_demand_range_limits_and_ignored_range(warehouse: Path, tmp_path: Path) -> None:
+def test_on_demand_range_limits_and_range_without_usage(warehouse: Path, tmp_path: Path) -> None:
     (full_year,) = export_on_demand(
         warehouse, "A", ["usage"], "csv", D - timedelta(days=364), D, D, tmp_path / "y", NOW
     )
     assert len(full_year.read_text(encoding="utf-8").splitlines()) == 1 + 9
-    # A range is only about Usage: it is ignored (even a reversed one) for other types.
-    (users,) = export_on_demand(warehouse, "A", ["users"], "csv", D, PREVIOUS, D, tmp_path, NOW)
-    assert users.name == "users.csv"
+    # A valid range does not change the other types.
+    (ranged,) = export_on_demand(warehouse, "A", ["users"], "csv", D, D, D, tmp_path / "r", NOW)
+    (plain,) = export_on_demand(warehouse, "A", ["users"], "csv", None, None, D, tmp_path, NOW)
+    assert ranged.read_bytes() == plain.read_bytes()
 
 
-def test_on_demand_same_timestamp_twice_is_refused(warehouse: Path, tmp_path: Path) -> None:
-    export_on_demand(warehouse, "A", ["users"], "csv", None, None, D, tmp_path, NOW)
-    with pytest.raises(ExportError, match="already exists"):
-        export_on_demand(warehouse, "A", ["subscriptions"], "csv", None, None, D, tmp_path, NOW)
-    assert [p.name for p in files_under(tmp_path)] == ["users.csv"]
+def test_on_demand_same_second_gets_distinct_folders(warehouse: Path, tmp_path: Path) -> None:
+    first = export_on_demand(warehouse, "A", ["users"], "csv", None, None, D, tmp_path, NOW)
+    second = export_on_demand(
+        warehouse, "A", ["subscriptions"], "xlsx", None, None, D, tmp_path, NOW
+    )
+    third = export_on_demand(warehouse, "A", ["users"], "csv", None, None, D, tmp_path, NOW)
+    folders = [paths[0].parent.name for paths in (first, second, third)]
+    assert folders == [STAMP, f"{STAMP}-02", f"{STAMP}-03"] == sorted(folders)
+    assert first[0].read_bytes() == third[0].read_bytes()
+    assert files_under(tmp_path) == sorted([*first, *second, *third])
+
+
+def test_folder_taken_while_writing_goes_to_the_next_name(tmp_path: Path) -> None:
+    target = tmp_path / STAMP
+
+    def write(folder: Path) -> list[str]:  # another export publishes the name meanwhile
+        assert write_folder_atomically(target, lambda other: [_file(other, "b.csv")])
+        return [_file(folder, "a.csv")]
+
+    (mine,) = write_folder_atomically(target, write)
+    assert mine == tmp_path / f"{STAMP}-02" / "a.csv"
+    assert files_under(tmp_path) == [target / "b.csv", mine]
+
+
+def _file(folder: Path, name: str) -> str:
+    (folder / name).write_text(name)
+    return name

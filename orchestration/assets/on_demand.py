@@ -6,8 +6,9 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration.exports.errors import ExportRequestError
-from orchestration.exports.on_demand import export_on_demand, latest_as_of
+from orchestration.exports.on_demand import export_on_demand
 from orchestration.resources import ExportsResource, WarehouseResource
+from orchestration.warehouse import UncheckedReportsError, released_as_of
 
 
 class OnDemandExportConfig(dg.Config):
@@ -18,7 +19,7 @@ class OnDemandExportConfig(dg.Config):
     format: str = Field(default="xlsx", description="xlsx or csv")
     start: str = Field(default="", description="Usage from (YYYY-MM-DD); default: D - 29")
     end: str = Field(default="", description="Usage to (YYYY-MM-DD); default: D")
-    as_of: str = Field(default="", description="report date; default: the newest built")
+    as_of: str = Field(default="", description="report date; default: that of the checked reports")
 
 
 def _day(text: str) -> date | None:
@@ -32,8 +33,8 @@ def on_demand_export(
     warehouse: WarehouseResource,
     exports: ExportsResource,
 ) -> None:
-    as_of = _day(config.as_of) or latest_as_of(warehouse.reports_file)
     try:
+        as_of = released_as_of(warehouse.file, _day(config.as_of))
         paths = export_on_demand(
             warehouse.reports_file,
             config.team_id,
@@ -45,7 +46,7 @@ def on_demand_export(
             exports.folder,
             now=datetime.now(UTC),
         )
-    except ExportRequestError as err:
+    except (ExportRequestError, UncheckedReportsError) as err:
         raise dg.Failure(description=f"export refused: {err}") from err
     for path in paths:
         context.log.info(f"wrote {path}")

@@ -5,7 +5,7 @@ write-only) and csv files atomically under the exports folder. No Dagster depend
 """
 
 from .errors import ExportError, ExportRequestError
-from .on_demand import export_on_demand, latest_as_of
+from .on_demand import export_on_demand
 from .sheets import EXCEL_MAX_ROWS, NIGHTLY_REPORTS, ON_DEMAND_REPORTS
 from .workbook import write_all_workbooks, write_team_workbook
 
@@ -16,7 +16,6 @@ __all__ = [
     "ExportError",
     "ExportRequestError",
     "export_on_demand",
-    "latest_as_of",
     "write_all_workbooks",
     "write_team_workbook",
 ]

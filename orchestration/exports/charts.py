@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.chart.data_source import AxDataSource, MultiLevelStrRef
+from openpyxl.chart.data_source import AxDataSource, StrRef
 
 from .sheets import TOKEN_DISTRIBUTION, TOKENS_BY_DAY
 from .xlsx import SheetPart
@@ -27,23 +27,24 @@ def tokens_by_day_chart(part: SheetPart) -> LineChart:
 
 
 def token_distribution_chart(part: SheetPart) -> BarChart:
-    """Column chart of ``Users`` per band, grouped by time range and product."""
+    """Column chart of ``Users`` per ``Band``, one bar per row in the sheet's order.
+
+    The rows run by time range, then product, five bands each, so the bars come in runs
+    of ``0-100`` … ``5001+``. Categories are the single ``Band`` column as text: viewers
+    without multi-level category support would otherwise label the bars 1, 2, 3….
+    """
     sheet, last = part.worksheet, part.rows + 1
     users = TOKEN_DISTRIBUTION.position("users")
-    labels = Reference(
-        sheet,
-        min_col=TOKEN_DISTRIBUTION.position("time_range"),
-        max_col=TOKEN_DISTRIBUTION.position("band"),
-        min_row=2,
-        max_row=last,
-    )
+    band = TOKEN_DISTRIBUTION.position("band")
     chart = BarChart()
     chart.type = "col"
-    chart.title = "Token distribution (users per band)"
+    chart.title = "Token distribution (users per band, by time range and product)"
+    chart.x_axis.title = "Band"
     chart.y_axis.title = "Users"
     chart.add_data(Reference(sheet, min_col=users, min_row=1, max_row=last), titles_from_data=True)
+    labels = Reference(sheet, min_col=band, min_row=2, max_row=last)
     for series in chart.series:
-        series.cat = AxDataSource(multiLvlStrRef=MultiLevelStrRef(f=str(labels)))
+        series.cat = AxDataSource(strRef=StrRef(f=str(labels)))
     chart.legend = None
     return _sized(chart)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import socket
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+import time
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +20,12 @@ from orchestration.faults import crash_point
 from .errors import ExportError, ExportRequestError
 
 _TEAM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A temp file whose writer is gone (or untouched this long) is removed by the next writer.
+STALE_TEMP_SECONDS = 3600
+# Temp names: .<name>.<pid>@<host>.<random>.tmp (pid and host of the writer).
+_TEMP_WRITER = re.compile(r"([1-9][0-9]{0,9})@(.+)\.[a-z0-9_]+\.tmp")
+# Folder names tried after <name> is taken: <name>-02 … <name>-99 (they sort after it).
+MAX_FOLDER_SUFFIX = 99
 
 
 def checked_team_id(team_id: object) -> str:
@@ -48,11 +57,16 @@ def on_demand_dir(exports_dir: Path, team_id: str, stamp: str) -> Path:
 
 
 def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write ``path`` through ``write`` into a temp file beside it, fsync, then rename."""
+    """Write ``path`` through ``write`` into a temp file beside it, fsync, then rename.
+
+    Temps of ``path`` left by killed writers are removed first; other writers' are kept.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed writer
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        if _is_stale(temp, path.name):
+            temp.unlink(missing_ok=True)
+    writer = f"{os.getpid()}@{socket.gethostname()}"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -68,25 +82,58 @@ def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path
     return path
 
 
-@contextmanager
-def folder_atomically(target: Path) -> Iterator[Path]:
-    """Yield a temp folder beside ``target``; on success it is renamed to ``target``.
+def write_folder_atomically(target: Path, write: Callable[[Path], list[str]]) -> list[Path]:
+    """Fill a temp folder beside ``target`` through ``write``, then publish it; return its files.
 
-    Files written inside must be complete (flushed and fsynced) when the block ends.
-    On error the temp folder is removed and ``target`` is left untouched.
+    ``write`` gets the temp folder, leaves its files complete (flushed, fsynced) and returns
+    their names. The folder is renamed to ``target``, or to ``target-02``, ``target-03``…
+    when that name is taken (the rename fails: no check-then-create race). On error the
+    temp folder is removed and nothing is published.
     """
-    if target.exists():
-        raise ExportError(f"export folder already exists: {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
-        yield tmp
+        names = write(tmp)
         _fsync_dir(tmp)
-        os.rename(tmp, target)
+        folder = _publish(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(target.parent)
+    return [folder / name for name in names]
+
+
+def _publish(tmp: Path, target: Path) -> Path:
+    for number in range(1, MAX_FOLDER_SUFFIX + 1):
+        folder = target if number == 1 else target.with_name(f"{target.name}-{number:02d}")
+        try:
+            os.rename(tmp, folder)  # fails when the name holds a (non-empty) export
+            return folder
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    raise ExportError(f"export folders {target} to {target.name}-{MAX_FOLDER_SUFFIX} all exist")
+
+
+def _is_stale(temp: Path, name: str) -> bool:
+    """True for a temp of ``name`` untouched for an hour or whose writer on this host is gone."""
+    try:
+        if time.time() - temp.stat().st_mtime > STALE_TEMP_SECONDS:
+            return True
+    except FileNotFoundError:
+        return False
+    writer = _TEMP_WRITER.fullmatch(temp.name[len(name) + 2 :])
+    return bool(writer) and writer[2] == socket.gethostname() and not _alive(int(writer[1]))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # alive, another user's
+        return True
+    except (OSError, OverflowError):
+        return False
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

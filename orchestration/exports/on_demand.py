@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .csv_writer import write_csv
-from .errors import ExportError, ExportRequestError
-from .files import checked_date, checked_team_id, folder_atomically, on_demand_dir
+from .errors import ExportRequestError
+from .files import checked_date, checked_team_id, on_demand_dir, write_folder_atomically
 from .reader import DuckDBReportSource, ReportSource
 from .sheets import EXCEL_MAX_ROWS, ON_DEMAND_REPORTS
 from .xlsx import new_workbook, save_workbook, write_report
@@ -27,7 +27,7 @@ class _Request:
     types: tuple[str, ...]
     fmt: str
     as_of: date
-    days: tuple[date, date] | None
+    days: tuple[date, date]
 
 
 def export_on_demand(
@@ -48,8 +48,10 @@ def export_on_demand(
     ``xlsx``: one workbook with the chosen sheets (Subscriptions, Users, Usage order);
     ``csv``: ``<type>.csv`` per type. Usage covers ``start``..``end`` (inclusive, at most
     365 days, ending no later than ``as_of``); a missing ``end`` is ``as_of`` and a missing
-    ``start`` is 29 days before ``end``. ``now`` (naive means UTC) names the folder.
-    Raises ``ExportRequestError`` and writes nothing when the request is invalid.
+    ``start`` is 29 days before ``end``. The range is checked whatever the types.
+    ``now`` (naive means UTC) names the folder; a second export in the same second gets
+    ``<timestamp>-02``, ``-03``…. Raises ``ExportRequestError`` and writes nothing when
+    the request is invalid.
     """
     request = _validated(team_id, types, fmt, start, end, as_of)
     stamp = _utc(now or datetime.now(UTC))
@@ -59,21 +61,13 @@ def export_on_demand(
             raise ExportRequestError(
                 f"unknown team {request.team_id}: not an active team as of {request.as_of}"
             )
-        with folder_atomically(target) as folder:
+
+        def write(folder: Path) -> list[str]:
             if request.fmt == "csv":
-                names = [_write_csv(source, request, folder, kind) for kind in request.types]
-            else:
-                names = [_write_xlsx(source, request, folder, stamp, max_rows)]
-    return [target / name for name in names]
+                return [_write_csv(source, request, folder, kind) for kind in request.types]
+            return [_write_xlsx(source, request, folder, stamp, max_rows)]
 
-
-def latest_as_of(warehouse: Path) -> date:
-    """The newest report date in the warehouse (the default as-of of an export request)."""
-    with DuckDBReportSource(warehouse) as source:
-        as_of = source.latest_as_of()
-    if as_of is None:
-        raise ExportError("the warehouse holds no reports yet; run the reports first")
-    return as_of
+        return write_folder_atomically(target, write)
 
 
 def _validated(
@@ -97,8 +91,7 @@ def _validated(
             f"choose among {', '.join(ON_DEMAND_REPORTS)}"
         )
     chosen = tuple(kind for kind in ON_DEMAND_REPORTS if kind in types)
-    days = _usage_days(start, end, as_of) if USAGE_TYPE in chosen else None
-    return _Request(team_id, chosen, fmt, as_of, days)
+    return _Request(team_id, chosen, fmt, as_of, _usage_days(start, end, as_of))
 
 
 def _usage_days(start: date | None, end: date | None, as_of: date) -> tuple[date, date]:
