@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", dest="fmt", choices=["xlsx", "csv"], default="xlsx")
     exp.add_argument("--from", dest="start", type=_day, default=None)
     exp.add_argument("--to", dest="end", type=_day, default=None)
-    exp.add_argument("--as-of", type=_day, default=None, help="default: newest report date")
+    exp.add_argument(
+        "--as-of", type=_day, default=None, help="default: the date of the checked reports"
+    )
     exp.add_argument("--warehouse", type=Path, default=env.warehouse)
     exp.add_argument("--exports", type=Path, default=env.exports_dir)
     return parser
@@ -59,29 +61,41 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refresh(args: argparse.Namespace) -> int:
-    from orchestration.pipeline import refresh
-
-    result = refresh(
-        args.landing, args.as_of, args.warehouse, args.exports, full_refresh=args.full_refresh
-    )
+def _print_summary(result, outcome: str) -> None:
     print(
-        f"refresh as of {result.as_of}: "
+        f"refresh as of {result.as_of} {outcome}: "
         f"{len(result.deliveries_ingested)} deliveries ingested, "
         f"{result.rows_loaded} rows loaded, {result.rows_rejected} rows quarantined; "
         f"checks {result.checks_passed} passed, {result.checks_warned} warned, "
         f"{result.checks_failed} failed; {len(result.workbooks)} workbooks written\n"
         f"warehouse: {result.warehouse}\nexports:   {result.exports_dir}"
     )
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from orchestration.pipeline import NothingToRefresh, RefreshError, refresh
+
+    try:
+        result = refresh(
+            args.landing, args.as_of, args.warehouse, args.exports, full_refresh=args.full_refresh
+        )
+    except NothingToRefresh as news:
+        print(news)
+        return 0
+    except RefreshError as err:
+        if err.summary is not None:
+            _print_summary(err.summary, "FAILED")
+        raise
+    _print_summary(result, "done")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from orchestration.exports.on_demand import export_on_demand, latest_as_of
-    from orchestration.warehouse import reports_file
+    from orchestration.exports.on_demand import export_on_demand
+    from orchestration.warehouse import released_as_of, reports_file
 
     reports = reports_file(args.warehouse, Settings.from_env().dbt_target)
-    as_of = args.as_of or latest_as_of(reports)
+    as_of = released_as_of(args.warehouse, args.as_of)
     types = [t.strip().lower() for t in args.types.split(",") if t.strip()]
     paths = export_on_demand(
         reports,

@@ -12,7 +12,7 @@ from orchestration.assets.exports import team_workbook
 from orchestration.assets.ingest import raw_deliveries, user_hashes
 from orchestration.assets.on_demand import on_demand_export_job
 from orchestration.assets.quality import QUALITY_CHECKS
-from orchestration.assets.warehouse import dbt_project, warehouse_models
+from orchestration.assets.warehouse import dbt_project, reports_release, warehouse_models
 from orchestration.jobs import (
     exports_after_refresh,
     exports_job,
@@ -43,7 +43,7 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_deliveries, user_hashes, warehouse_models, team_workbook],
+        assets=[raw_deliveries, user_hashes, warehouse_models, reports_release, team_workbook],
         asset_checks=QUALITY_CHECKS,
         jobs=[refresh_job, exports_job, on_demand_export_job],
         schedules=[nightly_refresh],

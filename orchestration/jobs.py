@@ -11,7 +11,13 @@ from orchestration.assets.exports import TEAMS, team_workbook
 from orchestration.assets.ingest import DELIVERIES
 from orchestration.ingest import deliveries as dlv
 from orchestration.settings import Settings
-from orchestration.warehouse import active_teams, loaded_manifests, reports_file
+from orchestration.warehouse import (
+    UncheckedReportsError,
+    active_teams,
+    loaded_manifests,
+    released_as_of,
+    reports_file,
+)
 
 refresh_job = dg.define_asset_job(
     "refresh_job",
@@ -32,6 +38,7 @@ def refresh_run_config(as_of: date, full_refresh: bool = False) -> dict:
         "ops": {
             "raw_deliveries": {"config": config},
             "warehouse_models": {"config": {**config, "full_refresh": full_refresh}},
+            "reports__release": {"config": config},
         }
     }
 
@@ -84,7 +91,12 @@ def delivery_run_request(
     )
 
 
-@dg.schedule(job=refresh_job, cron_schedule="0 2 * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=refresh_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def nightly_refresh(context: dg.ScheduleEvaluationContext):
     """02:00 UTC: refresh as of yesterday."""
     run_day = (context.scheduled_execution_time or datetime.now(UTC)).date()
@@ -100,7 +112,11 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext):
     return request or dg.SkipReason(f"no complete delivery on or before {as_of}")
 
 
-@dg.sensor(job=refresh_job, minimum_interval_seconds=300)
+@dg.sensor(
+    job=refresh_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def new_delivery_sensor(context: dg.SensorEvaluationContext):
     """Start a refresh when a new (or re-delivered) complete delivery appears."""
     settings = Settings.from_env()
@@ -122,12 +138,16 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext):
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[refresh_job],
     request_job=exports_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def exports_after_refresh(context: dg.RunStatusSensorContext):
     """After a successful refresh (all blocking checks passed), write every active team's
-    workbook in one run."""
-    as_of = date.fromisoformat(context.dagster_run.tags["flex/as_of"])
+    workbook in one run, as of the date the refresh released."""
     settings = Settings.from_env()
+    try:
+        as_of = released_as_of(settings.warehouse)
+    except UncheckedReportsError as err:
+        return dg.SkipReason(str(err))
     teams = active_teams(reports_file(settings.warehouse, settings.dbt_target), as_of)
     if not teams:
         return dg.SkipReason(f"no active team in the reports as of {as_of}")

@@ -31,7 +31,18 @@ from orchestration.settings import Settings
 
 
 class RefreshError(RuntimeError):
-    """A refresh could not complete; the message names the delivery, file or check."""
+    """A refresh could not complete; the message names the delivery, file or check.
+
+    ``summary`` holds what the refresh did before it stopped, when it got that far.
+    """
+
+    def __init__(self, message: str, summary: RefreshResult | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class NothingToRefresh(RuntimeError):
+    """No complete delivery yet: not a failure, the refresh has nothing to do."""
 
 
 @dataclass
@@ -85,8 +96,10 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
             lines.append(f"step {event.step_key} failed: {text}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            detail = f": {evaluation.description}" if evaluation.description else ""
             lines.append(
-                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
+                f"failed{detail}"
             )
     return "\n".join(lines) or "the refresh run failed"
 
@@ -108,6 +121,20 @@ def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
             summary.checks_failed += 1
 
 
+def _written_workbooks(result: dg.ExecuteInProcessResult) -> list[Path]:
+    """The workbooks the exports run wrote (from its materialization metadata).
+
+    A run over several team partitions records one materialization per team, each
+    with the run's metadata, so the paths are deduplicated.
+    """
+    paths: set[Path] = set()
+    for event in result.get_asset_materialization_events():
+        meta = event.event_specific_data.materialization.metadata
+        if "workbook_paths" in meta:
+            paths |= {Path(p) for p in meta["workbook_paths"].value}
+    return sorted(paths)
+
+
 def refresh(
     landing_dir: Path,
     as_of: date | None = None,
@@ -125,11 +152,15 @@ def refresh(
         reject_threshold=env.reject_threshold,
         dbt_target=env.dbt_target,
     )
+    if not settings.landing_dir.is_dir():
+        raise RefreshError(f"landing folder not found: {settings.landing_dir}")
     complete = dlv.discover(settings.landing_dir, as_of)
     if not complete:
-        raise RefreshError(
-            f"no complete delivery (folder YYYY-MM-DD with manifest.json) in {settings.landing_dir}"
+        raise NothingToRefresh(
+            "nothing to refresh: no complete delivery (folder YYYY-MM-DD with manifest.json) "
+            f"in {settings.landing_dir}"
             + (f" dated on or before {as_of}" if as_of else "")
+            + "; folders without a manifest are still being written"
         )
     as_of = as_of or max(d.delivery_date for d in complete)
     _require_hash_key_if_needed(settings.landing_dir, as_of)
@@ -148,7 +179,7 @@ def refresh(
         )
         _collect(result, summary)
         if not result.success:
-            raise RefreshError(_failure_message(result))
+            raise RefreshError(_failure_message(result), summary)
         if write_exports:
             teams = wh.active_teams(wh.reports_file(settings.warehouse, settings.dbt_target), as_of)
             if teams:
@@ -160,6 +191,6 @@ def refresh(
                     raise_on_error=False,
                 )
                 if not exports.success:
-                    raise RefreshError(_failure_message(exports))
-            summary.workbooks = sorted(settings.exports_dir.glob(f"*/{as_of}/*.xlsx"))
+                    raise RefreshError(_failure_message(exports), summary)
+                summary.workbooks = _written_workbooks(exports)
     return summary

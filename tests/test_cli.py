@@ -32,8 +32,10 @@ def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("built")
     landing = small_landing(base / "landing")
     warehouse, exports = base / "wh.duckdb", base / "exports"
+    (base / "dagster_home").mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
+        mp.setenv("DAGSTER_HOME", str(base / "dagster_home"))  # keeps the run's events
         assert main(refresh_args(landing, warehouse, exports)) == 0
     return landing, warehouse, exports
 
@@ -60,6 +62,47 @@ def test_refresh_without_new_deliveries_changes_nothing(built, capsys):
     assert "0 deliveries ingested" in capsys.readouterr().out
     assert warehouse_snapshot(warehouse) == tables
     assert _file_bytes(exports) == files
+
+
+def test_materializations_report_row_counts(built, monkeypatch):
+    import dagster as dg
+
+    _, warehouse, _ = built
+    monkeypatch.setenv("DAGSTER_HOME", str(warehouse.parent / "dagster_home"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = {("raw", "usage"): "raw.usage", ("staging", "stg_usage"): "stg_usage"}
+        tables[("reports", "rpt_summary")] = "rpt_summary"
+        expected = {
+            key: con.execute(f"select count(*) from {table}").fetchone()[0]
+            for key, table in tables.items()
+        }
+        rejected = con.execute(
+            "select count(*) from raw.quarantine where file = 'usage.csv'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    with dg.DagsterInstance.get() as instance:
+        for key, rows in expected.items():
+            event = instance.get_latest_materialization_event(dg.AssetKey(list(key)))
+            meta = event.asset_materialization.metadata
+            assert meta["dagster/row_count"].value == rows > 0, key
+        usage = instance.get_latest_materialization_event(dg.AssetKey(["raw", "usage"]))
+        meta = usage.asset_materialization.metadata
+        assert meta["file_rows_rejected_this_run"].value == rejected
+        assert meta["file_rows_loaded_this_run"].value == expected[("raw", "usage")]
+
+
+def test_refresh_with_only_incomplete_deliveries_has_nothing_to_do(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    (landing / "2026-01-05").mkdir(parents=True)
+    (landing / "2026-01-05" / "usage.csv").write_text("still being written")
+    warehouse = tmp_path / "wh.duckdb"
+    assert main(refresh_args(landing, warehouse, tmp_path / "exports")) == 0
+    assert "nothing to refresh" in capsys.readouterr().out
+    assert not warehouse.exists() and not (tmp_path / "exports").exists()
+    assert main(refresh_args(tmp_path / "missing", warehouse, tmp_path / "exports")) == 1
+    assert "landing folder not found" in capsys.readouterr().err
 
 
 def test_refresh_refuses_to_start_without_hash_key(built, tmp_path, monkeypatch, capsys):
@@ -191,10 +234,20 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
 
     monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "0")
     assert main(refresh_args(landing, warehouse, exports)) == 1
-    err = capsys.readouterr().err
-    assert "reject_rate_gate" in err
+    out, err = capsys.readouterr()
+    # the message names the check, the delivery and the file; the summary still prints
+    gate_line = next(line for line in err.splitlines() if "check reject_rate_gate" in line)
+    assert LAST_DAY in gate_line and "usage.csv" in gate_line, err
+    assert "FAILED" in out and "1 deliveries ingested" in out and "1 rows quarantined" in out
     assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered
     assert stray_files(exports) == []
+
+    # the reports of the failed run were never released: on-demand exports refuse too
+    team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
+    export = ["export", "--team", team, "--types", "users", "--format", "csv"]
+    assert main([*export, "--warehouse", str(warehouse), "--exports", str(exports)]) == 1
+    assert "no checked reports" in capsys.readouterr().err
+    assert {p for p in exports.rglob("*") if p.is_file()} == set(delivered)
 
     # not re-delivered: it keeps blocking, though the next run ingests nothing new
     assert main(refresh_args(landing, warehouse, exports)) == 1

@@ -22,6 +22,22 @@ def test_ingest_dbt_and_export_assets_are_in_one_graph():
     assert "exports/team_workbook" in keys
 
 
+def test_exports_follow_the_release_of_every_report_model():
+    graph = defs.resolve_asset_graph()
+    reports = {k for k in graph.get_all_asset_keys() if k.path[0] == "reports"}
+    release = dg.AssetKey(["reports", "release"])
+    assert len(reports) > 10
+    assert graph.get(release).parent_keys == reports - {release}
+    assert graph.get(dg.AssetKey(["exports", "team_workbook"])).parent_keys == reports
+    assert "reports__release" in refresh_run_config(date(2026, 3, 2))["ops"]
+
+
+def test_schedule_and_sensors_run_once_deployed():
+    assert nightly_refresh.default_status == dg.DefaultScheduleStatus.RUNNING
+    for sensor in defs.sensors:
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
+
+
 def test_dbt_sources_link_to_ingest_assets():
     graph = defs.resolve_asset_graph()
     parents = graph.get(dg.AssetKey(["staging", "stg_usage_history"])).parent_keys

@@ -12,7 +12,7 @@ import dagster as dg
 from orchestration import privacy
 from orchestration.ingest import deliveries as dlv
 from orchestration.ingest import loader
-from orchestration.ingest.contract import ENTITIES
+from orchestration.ingest.contract import BY_FILE, ENTITIES
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 
 DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
@@ -61,6 +61,7 @@ def raw_deliveries(
     found = [d for d in dlv.discover(landing.folder, as_of) if d.delivery_date in wanted]
     failures: list[str] = []
     totals = {"deliveries": 0, "rows_loaded": 0, "rows_rejected": 0}
+    per_entity = {name: {"loaded": 0, "rejected": 0} for name in RAW_ENTITIES}
     ingested: list[str] = []
     extra_columns: dict[str, list[str]] = {}
     with warehouse.writer() as con:
@@ -76,6 +77,10 @@ def raw_deliveries(
             totals["deliveries"] += 1
             totals["rows_loaded"] += report.rows_loaded
             totals["rows_rejected"] += report.rows_rejected
+            for file_name, file_report in report.files.items():
+                entity = per_entity[BY_FILE[file_name].name]
+                entity["loaded"] += file_report.loaded
+                entity["rejected"] += file_report.rejected
             ingested.append(delivery.delivery_date.isoformat())
             for where, columns in report.extra_columns.items():
                 context.log.warning(f"{where}: unknown column(s) ignored: {', '.join(columns)}")
@@ -87,10 +92,19 @@ def raw_deliveries(
         counts = loader.table_counts(con)
     skipped = len(found) - len(todo)
     for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
+        entity = per_entity.get(name)
         yield dg.MaterializeResult(
             asset_key=["raw", name],
             metadata={
-                "table_rows": dg.MetadataValue.int(counts.get(name, 0)),
+                "dagster/row_count": dg.MetadataValue.int(counts.get(name, 0)),
+                **(
+                    {
+                        "file_rows_loaded_this_run": dg.MetadataValue.int(entity["loaded"]),
+                        "file_rows_rejected_this_run": dg.MetadataValue.int(entity["rejected"]),
+                    }
+                    if entity
+                    else {}
+                ),
                 "deliveries_ingested": dg.MetadataValue.int(totals["deliveries"]),
                 "deliveries_unchanged": dg.MetadataValue.int(skipped),
                 "rows_loaded_this_run": dg.MetadataValue.int(totals["rows_loaded"]),

@@ -2,6 +2,8 @@
 
 dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
 ``as_of_date``; the whole project is built with one ``dbt build`` invocation.
+The build withdraws the reports' release; ``reports_release`` grants it again
+once every blocking check upstream of it has passed.
 """
 
 import json
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.assets.ingest import WRITER_POOL
@@ -21,6 +24,7 @@ from orchestration.faults import crash_point
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
 from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
+from orchestration.warehouse import release, withdraw_release
 
 # Per-run dbt target folders kept for inspection (run_results.json, compiled SQL).
 KEEP_DBT_INVOCATIONS = 10
@@ -48,6 +52,32 @@ def prune_invocation_dirs(target: Path, keep: int = KEEP_DBT_INVOCATIONS) -> lis
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale
+
+
+def model_row_counts(
+    reports_file: Path, output_names: set[str], context: dg.AssetExecutionContext
+) -> dict[str, int]:
+    """Rows of each built model (by output name), read from the warehouse just written.
+
+    The caller holds the writer lock, so the file is opened directly (not through the
+    shared reader lock, which would wait for that very lock).
+    """
+    tables = {name: context.asset_key_for_output(name).path[-1] for name in output_names}
+    con = duckdb.connect(str(reports_file), read_only=True)
+    try:
+        existing = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
+        return {
+            name: con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+            for name, table in tables.items()
+            if table in existing
+        }
+    finally:
+        con.close()
 
 
 def _layer(dbt_resource_props: Mapping[str, Any]) -> str:
@@ -101,15 +131,60 @@ def warehouse_models(
         *(["--full-refresh"] if config.full_refresh else []),
     ]
     with warehouse.write_lock():
+        withdraw_release(warehouse.file)
         if spark:
             rows = export_raw_to_parquet(warehouse.file, spark.raw_dir)
             context.log.info(f"raw layer copied to Parquet for Spark: {rows}")
             os.environ.update(spark.dbt_env())
         invocation = dbt.cli(args, context=context)
-        for built, event in enumerate(invocation.stream(), start=1):
-            if built == 5:
-                crash_point("dbt.mid_build")
-            yield event
+        events = []
+        try:
+            for built, event in enumerate(invocation.stream(), start=1):
+                if built == 5:
+                    crash_point("dbt.mid_build")
+                events.append(event)
+        except Exception:
+            yield from events  # what did build stays recorded; the step then fails
+            raise
         if spark:
             write_spark_catalog(spark.warehouse_dir, spark.catalog_file)
+        # Counted once dbt has exited: its process holds the DuckDB file while it runs.
+        counts = model_row_counts(
+            warehouse.reports_file,
+            {e.output_name for e in events if isinstance(e, dg.Output)},
+            context,
+        )
     prune_invocation_dirs(invocation.target_path.parent)
+    for event in events:
+        if isinstance(event, dg.Output) and event.output_name in counts:
+            event = event.with_metadata(
+                {
+                    **event.metadata,
+                    "dagster/row_count": dg.MetadataValue.int(counts[event.output_name]),
+                }
+            )
+        yield event
+
+
+REPORT_MODELS = sorted(
+    (key for key in warehouse_models.keys if key.path[0] == "reports"),
+    key=lambda key: key.to_user_string(),
+)
+
+
+@dg.asset(
+    key=["reports", "release"],
+    deps=REPORT_MODELS,
+    group_name="reports",
+    description="Marks the reports of the as-of date as checked; exports read only those.",
+)
+def reports_release(
+    context: dg.AssetExecutionContext,
+    config: RefreshConfig,
+    landing: LandingResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """Runs only when every report model was built and no blocking check failed upstream."""
+    as_of = config.as_of_date(landing.folder)
+    release(warehouse.file, as_of, context.run.run_id)
+    return dg.MaterializeResult(metadata={"as_of": as_of.isoformat()})
