@@ -1,4 +1,4 @@
-"""Great Expectations checks on small hand-made warehouses (raw layer, reports, warnings)."""
+"""Great Expectations checks on small hand-made warehouses (raw, staged, reports, warnings)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ from orchestration.checks import (
     raw_suites,
     reject_rates,
 )
-from orchestration.checks.advisories import check_future_dated
+from orchestration.checks.advisories import check_future_dated, delivery_arrivals
 from orchestration.checks.dagster_checks import (
     asset_check_result,
     raw_check_results,
     raw_check_specs,
+    raw_outcomes,
 )
 from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
+from orchestration.checks.raw_suites import failed_deliveries
+from orchestration.checks.staging_suites import check_staged_layer, check_staged_table
 from orchestration.ingest.contract import BY_NAME
 
 D0 = date(2026, 3, 1)  # accepted by an earlier run
@@ -421,10 +424,255 @@ def test_batches_of_deliveries_give_the_outcome_of_one_batch(
     assert batched.stats["rows"] == 4 * USAGE_ROWS + 2
 
 
+@pytest.mark.parametrize("batch_rows", [1, 10_000], ids=["batch-per-delivery", "one-batch"])
+def test_failed_deliveries_are_named_one_by_one(open_raw, batch_rows):
+    con = open_raw(
+        *(_copy_delivery(table, day) for table in RAW_DDL for day in (D2, D3)),
+        f"update raw.usage set tokens = -1 where delivery_date = '{D2}' and usage_id = 'u010'",
+        f"update raw.usage set version = null where delivery_date = '{D0}' and usage_id = 'u007'",
+    )
+    outcome = check_raw_table(con, BY_NAME["usage"], [D0, D1, D2, D3], batch_rows=batch_rows)
+    assert not outcome.passed
+    assert outcome.stats["failed_deliveries"] == [D0.isoformat(), D2.isoformat()]
+    assert check_raw_table(con, BY_NAME["usage"], [D1, D3]).stats["failed_deliveries"] == []
+
+
+def test_a_broken_table_fails_every_judged_delivery(open_raw):
+    outcome = check_raw_table(open_raw("drop table raw.products"), BY_NAME["usage"], [D1, D0])
+    assert outcome.stats["failed_deliveries"] == [D0.isoformat(), D1.isoformat()]
+
+
+def test_failed_deliveries_of_all_raw_checks(open_raw):
+    con = open_raw(
+        _quarantine("usage.csv", D1, 2),
+        f"update raw.users set email = null where delivery_date = '{D0}'",
+    )
+    outcomes = raw_outcomes(con, [D0, D1], threshold=0.01)
+    by_name = {o.name: o.stats["failed_deliveries"] for o in outcomes}
+    assert by_name["reject_rate_gate"] == [D1.isoformat()]
+    assert by_name["raw_users_quality"] == [D0.isoformat()]
+    assert by_name["raw_usage_quality"] == []
+    assert failed_deliveries(outcomes) == [D0, D1]
+    assert failed_deliveries(raw_outcomes(con, [D1], threshold=0.05)) == []
+
+
 def test_no_deliveries_ingested_passes(open_raw):
     outcome = check_raw_table(open_raw("update raw.usage set tokens = -1"), BY_NAME["usage"], [])
     assert outcome.passed
     assert outcome.stats["rows"] == 0
+
+
+# ---------------------------------------------------------------- staged tables
+
+# The staged tables as the dbt staging models define them, from the D1 delivery.
+STAGED_SQL = {
+    "stg_teams": "select * exclude (source_line) from raw.teams",
+    "stg_users": "select * exclude (source_line) from raw.users",
+    "stg_team_members": "select * exclude (source_line) from raw.team_members",
+    "stg_products": "select * exclude (source_line) from raw.products",
+    "stg_token_packs": "select * exclude (source_line) rename (team_id as purchasing_team_id)"
+    " from raw.token_packs",
+    "stg_token_events": "select event_id, event_ts, event_ts::date as event_date, team_id,"
+    " subscription_id, event_type, tokens, related_team_id, delivery_date from raw.token_events",
+    "stg_usage": "select * exclude (source_line) from raw.usage",
+}
+
+
+@pytest.fixture
+def open_staged(tmp_path):
+    """Build staged tables (D1's rows), apply statements, open the file read-only."""
+    opened = []
+
+    def _open(*statements: str) -> duckdb.DuckDBPyConnection:
+        path = tmp_path / f"stg{len(opened)}.duckdb"
+        build_raw(
+            path,
+            *(
+                f"create table main.{t} as {q} where delivery_date = '{D1}'"
+                for t, q in STAGED_SQL.items()
+            ),
+            *statements,
+        )
+        con = duckdb.connect(str(path), read_only=True)
+        opened.append(con)
+        return con
+
+    yield _open
+    for con in opened:
+        con.close()
+
+
+def test_staged_tables_pass_when_clean(open_staged):
+    started = time.perf_counter()
+    outcomes = check_staged_layer(open_staged())
+    elapsed = time.perf_counter() - started
+    assert [o.name for o in outcomes] == [
+        "stg_teams_quality",
+        "stg_users_quality",
+        "stg_products_quality",
+        "stg_team_members_quality",
+        "stg_token_packs_quality",
+        "stg_token_events_quality",
+        "stg_usage_quality",
+    ]
+    assert all(o.passed and o.blocking for o in outcomes), [o.message for o in outcomes]
+    assert outcomes[-1].message == f"stg_usage_quality: {USAGE_ROWS} staged rows valid"
+    assert elapsed < 10, f"staged suites took {elapsed:.2f}s"
+
+
+BAD_STAGED = [
+    pytest.param(
+        "usage",
+        "update stg_usage set usage_id = null where usage_id = 'u005'",
+        "stg_usage.usage_id: 1 x null value",
+        id="null-key",
+    ),
+    pytest.param(
+        "token_packs",
+        "update stg_token_packs set purchasing_team_id = null",
+        "stg_token_packs.purchasing_team_id: 1 x null value",
+        id="null-renamed-column",
+    ),
+    pytest.param(
+        "usage",
+        "insert into stg_usage select * replace (99 as tokens) from stg_usage"
+        " where usage_id = 'u007'",
+        "stg_usage.usage_id: 2 x duplicate key (e.g. usage_id=u007; usage_id=u007)",
+        id="duplicate-key",
+    ),
+    pytest.param(
+        "teams",
+        "insert into stg_teams select * from stg_teams where team_id = 'T2'",
+        "stg_teams.team_id: 2 x duplicate key",
+        id="duplicate-team",
+    ),
+    pytest.param(
+        "team_members",
+        f"insert into stg_team_members values ('T1', 'U2', 'admin', '{D1}')",
+        "stg_team_members.team_id+autodesk_id: 2 x duplicate key",
+        id="duplicate-compound-key",
+    ),
+    pytest.param(
+        "token_events",
+        "update stg_token_events set event_type = 'gift' where event_id like 'M-%'",
+        "stg_token_events.event_type: 1 x value not in purchase/",
+        id="bad-event-type",
+    ),
+    pytest.param(
+        "products",
+        "update stg_products set usage_category = 'desktop' where product_line_code = 'ACD'",
+        "stg_products.usage_category: 1 x value not in DESKTOP_PRODUCT/CLOUD_SERVICE",
+        id="bad-usage-category",
+    ),
+    pytest.param(
+        "team_members",
+        "update stg_team_members set role = 'owner'",
+        "stg_team_members.role: 2 x value not in admin/user",
+        id="bad-role",
+    ),
+    pytest.param(
+        "teams",
+        "update stg_teams set status = 'deleted' where team_id = 'T1'",
+        "stg_teams.status: 1 x value not in active/merged",
+        id="bad-status",
+    ),
+    pytest.param(
+        "usage",
+        "update stg_usage set tokens = -3 where usage_id in ('u010', 'u011')",
+        "stg_usage.tokens: 2 x value below 0",
+        id="negative-tokens",
+    ),
+    pytest.param(
+        "usage",
+        "update stg_usage set team_id = 'T9' where usage_id = 'u001'",
+        "stg_usage.team_id: 1 x unknown stg_teams reference (e.g. usage_id=u001",
+        id="unknown-usage-team",
+    ),
+    pytest.param(
+        "usage",
+        "update stg_usage set autodesk_id = 'U9' where usage_id = 'u002'",
+        "stg_usage.autodesk_id: 1 x unknown stg_users reference",
+        id="unknown-usage-user",
+    ),
+    pytest.param(
+        "usage",
+        "delete from stg_products where product_line_code = 'ACD'",
+        f"stg_usage.product_line_code: {USAGE_ROWS} x unknown stg_products reference",
+        id="usage-product-gone",
+    ),
+    pytest.param(
+        "token_events",
+        "update stg_token_events set subscription_id = 'S9' where event_id like 'E-%'",
+        "stg_token_events.subscription_id: 1 x unknown stg_token_packs reference",
+        id="unknown-event-pack",
+    ),
+    pytest.param(
+        "token_events",
+        "delete from stg_teams where team_id = 'T1'",
+        "stg_token_events.team_id: 2 x unknown stg_teams reference",
+        id="event-team-gone",
+    ),
+    pytest.param(
+        "token_packs",
+        "update stg_token_packs set purchasing_team_id = 'T8'",
+        "stg_token_packs.purchasing_team_id: 1 x unknown stg_teams reference",
+        id="unknown-pack-team",
+    ),
+    pytest.param(
+        "team_members",
+        "update stg_team_members set autodesk_id = 'U7' where role = 'user'",
+        "stg_team_members.autodesk_id: 1 x unknown stg_users reference",
+        id="unknown-member",
+    ),
+    pytest.param(
+        "usage",
+        "drop table stg_users",
+        "stg_usage_quality failed: not checked: stg_users: could not be checked"
+        " (main.stg_users does not exist)",
+        id="missing-referenced-table",
+    ),
+    pytest.param(
+        "usage",
+        "alter table stg_usage drop column version",
+        "stg_usage: could not be checked (main.stg_usage has no column version)",
+        id="missing-column",
+    ),
+]
+
+
+@pytest.mark.parametrize(("entity", "statement", "expected"), BAD_STAGED)
+def test_staged_table_fails_naming_the_rule(open_staged, entity, statement, expected):
+    outcome = check_staged_table(open_staged(statement), BY_NAME[entity])
+    assert not outcome.passed
+    assert outcome.blocking
+    assert outcome.message.startswith(f"stg_{entity}_quality failed: ")
+    assert expected in outcome.message
+
+
+def test_missing_staged_table_fails(open_staged):
+    outcome = check_staged_table(open_staged("drop table stg_usage"), BY_NAME["usage"])
+    assert not outcome.passed
+    assert outcome.blocking
+    assert "main.stg_usage does not exist" in outcome.message
+
+
+def test_staged_batches_keep_repeated_keys_together(open_staged):
+    """Batches by key hash: every duplicate is found however small the batches."""
+    con = open_staged(
+        "insert into stg_usage select * replace (tokens + 1 as tokens) from stg_usage"
+        " where usage_id in ('u003', 'u030', 'u047', 'u090')",
+        "update stg_usage set tokens = -1 where usage_id in ('u011', 'u055')",
+    )
+    whole = check_staged_table(con, BY_NAME["usage"])
+    batched = check_staged_table(con, BY_NAME["usage"], batch_rows=10)
+    assert (whole.stats["batches"], batched.stats["batches"]) == (1, 11)  # 103 rows
+    assert [(f.target, f.unexpected_count) for f in batched.failures] == [
+        ("stg_usage.usage_id", 8),
+        ("stg_usage.tokens", 2),
+    ]
+    assert [(f.target, f.unexpected_count) for f in whole.failures] == [
+        (f.target, f.unexpected_count) for f in batched.failures
+    ]
 
 
 # ---------------------------------------------------------------- reject gate
@@ -520,7 +768,11 @@ def build_reports(path, *statements: str) -> None:
     )
     con.execute(
         "create table rpt_subscriptions (team_id VARCHAR, as_of_date DATE, subscription_id VARCHAR,"
-        " tokens_used BIGINT, tokens_remaining BIGINT, tokens_expired BIGINT)"
+        " status VARCHAR, tokens_used BIGINT, tokens_remaining BIGINT, tokens_expired BIGINT)"
+    )
+    con.execute(
+        "create table rpt_tokens_by_day (team_id VARCHAR, as_of_date DATE, usage_date DATE,"
+        " tokens_used BIGINT)"
     )
     con.execute(
         "create table rpt_time_ranges (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
@@ -541,17 +793,25 @@ def build_reports(path, *statements: str) -> None:
     for as_of in (AS_OF, OTHER_AS_OF):
         for team, ranges in USAGE_BY_RANGE.items():
             con.execute(
-                "insert into rpt_summary values (?, ?, ?, 5, 100, 0, 0, 0)", [team, as_of, team]
+                "insert into rpt_summary values (?, ?, ?, 5, 100, 20, -8, 12)", [team, as_of, team]
             )
             con.execute(
-                "insert into rpt_subscriptions values (?, ?, ?, 5, 100, 0)",
+                "insert into rpt_subscriptions values (?, ?, ?, 'Active', 5, 100, 0)",
                 [team, as_of, f"S-{team}"],
+            )
+            # 365 days, the Past 30 days total on D and D-29, more tokens on D-30 (outside)
+            past_30 = sum(t for users in ranges[1].values() for t in users.values())
+            con.execute(
+                "insert into rpt_tokens_by_day select ?, ?, ?::date - i::int,"
+                " case i when 0 then ? when 29 then ? when 30 then 50 else 0 end"
+                " from range(365) t(i)",
+                [team, as_of, as_of, past_30 - past_30 // 3, past_30 // 3],
             )
             for r, products in ranges.items():
                 total = sum(t for users in products.values() for t in users.values())
                 con.execute(
                     "insert into rpt_time_ranges values (?, ?, ?, ?, ?)",
-                    [team, as_of, r, f"range {r}", total],
+                    [team, as_of, r, "Past 30 days" if r == 1 else f"range {r}", total],
                 )
                 by_user: dict[str, int] = {}
                 for product, users in products.items():
@@ -599,7 +859,7 @@ def test_reports_pass_on_consistent_models(open_reports):
         "report_reconciliation",
     ]
     assert all(o.passed for o in outcomes), [o.message for o in outcomes]
-    assert outcomes[3].message == "report_reconciliation: 10 team ranges reconcile"
+    assert outcomes[3].message == "report_reconciliation: 10 team ranges and 2 teams reconcile"
     assert elapsed < 5, f"report suites took {elapsed:.2f}s"
 
 
@@ -706,6 +966,79 @@ def test_reconciliation_by_user_rows_without_time_range_fail(open_reports):
     assert "team_id=T3 range_order=1 by_user_total=4" in outcome.message
 
 
+T1_PAST_30 = 10 * 1 + 3 + 7  # T1, range 1: AutoCAD h1 + h2, Revit h1 (T2 used nothing)
+D_MINUS = {n: AS_OF - timedelta(days=n) for n in (29, 30, 364)}
+
+
+def _as_of(table: str, assignment: str, where: str) -> str:
+    return f"update {table} set {assignment} where {where} and as_of_date = '{AS_OF}'"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"insert into rpt_subscriptions values ('T1', '{AS_OF}', 'X-T1', 'Expired', 7, 0, 3)",
+        _as_of("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[30]}'"),
+        _as_of("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[364]}'"),
+        "update rpt_summary set tokens_net = 0, tokens_used = 1"
+        f" where as_of_date = '{OTHER_AS_OF}'",
+    ],
+    ids=["expired-pack-used", "day-before-30-days", "first-day", "other-date"],
+)
+def test_team_identities_hold(open_reports, statement):
+    """Usage of non-active packs and days outside D-29..D do not enter the identities."""
+    outcome = check_reconciliation(open_reports(statement), AS_OF)
+    assert outcome.passed, outcome.message
+
+
+@pytest.mark.parametrize(
+    ("statement", "target", "row"),
+    [
+        pytest.param(
+            _as_of("rpt_subscriptions", "tokens_used = 6", "team_id = 'T1'"),
+            "rpt_summary.tokens_used",
+            {"team_id": "T1", "summary_tokens_used": 5, "active_packs_tokens_used": 6},
+            id="used-vs-subscriptions",
+        ),
+        pytest.param(
+            f"insert into rpt_subscriptions values ('T2', '{AS_OF}', 'X-T2', 'Expired', 0, 4, 0)",
+            "rpt_summary.tokens_remaining",
+            {"team_id": "T2", "summary_tokens_remaining": 100, "packs_tokens_remaining": 104},
+            id="remaining-of-expired-pack",
+        ),
+        pytest.param(
+            _as_of("rpt_summary", "tokens_remaining = 90", "team_id = 'T1'"),
+            "rpt_summary.tokens_remaining",
+            {"team_id": "T1", "summary_tokens_remaining": 90, "packs_tokens_remaining": 100},
+            id="remaining-vs-subscriptions",
+        ),
+        pytest.param(
+            _as_of(
+                "rpt_tokens_by_day",
+                "tokens_used = tokens_used + 1",
+                f"team_id = 'T1' and usage_date = '{D_MINUS[29]}'",
+            ),
+            "rpt_tokens_by_day",
+            {"team_id": "T1", "tokens_by_day_last_30": T1_PAST_30 + 1},
+            id="by-day-vs-past-30-days",
+        ),
+        pytest.param(
+            _as_of("rpt_summary", "tokens_net = 28", "team_id = 'T2'"),
+            "rpt_summary.tokens_net",
+            {"team_id": "T2", "tokens_net": 28, "tokens_added_plus_removed": 20 - 8},
+            id="net-vs-added-removed",
+        ),
+    ],
+)
+def test_team_identity_broken_fails_naming_the_team(open_reports, statement, target, row):
+    outcome = check_reconciliation(open_reports(statement), AS_OF)
+    assert not outcome.passed and outcome.blocking
+    (failure,) = outcome.failures
+    assert failure.target == target
+    (offending,) = failure.rows
+    assert row.items() <= offending.items()
+
+
 # ---------------------------------------------------------------- warnings
 
 
@@ -730,29 +1063,78 @@ def test_unallocated_tokens_warn_with_total_and_teams(open_reports):
     assert "team_id=T2 unallocated_tokens=8" in outcome.message
 
 
+D1_END = datetime(2026, 3, 3)  # delivery D1 is an extract as of the end of its day
+
+
 @pytest.mark.parametrize(
     ("now", "passed"),
     [
-        (datetime(2026, 3, 3, 11, 59), True),
-        (datetime(2026, 3, 3, 12, 0), True),  # exactly 36 hours after 2026-03-02 00:00 UTC
-        (datetime(2026, 3, 3, 12, 0, 1), False),
-        (datetime(2026, 3, 3, 13, 30, tzinfo=timezone(timedelta(hours=2))), True),
-        (datetime(2026, 3, 3, 12, 30, tzinfo=UTC), False),
+        (datetime(2026, 3, 3, 12, 0, 1), True),  # 36 h after D1 began: not stale any more
+        (datetime(2026, 3, 4, 11, 59), True),
+        (datetime(2026, 3, 4, 12, 0), True),  # exactly 36 hours after the end of D1
+        (datetime(2026, 3, 4, 12, 0, 1), False),
+        (datetime(2026, 3, 4, 13, 30, tzinfo=timezone(timedelta(hours=2))), True),
+        (datetime(2026, 3, 4, 12, 30, tzinfo=UTC), False),
     ],
 )
-def test_freshness(open_raw, now, passed):
+def test_freshness_without_arrival_time_counts_from_the_end_of_the_delivery_date(
+    open_raw, now, passed
+):
     outcome = check_freshness(open_raw(), now)
     assert outcome.passed is passed
     assert not outcome.blocking
     assert outcome.stats["newest_delivery"] == D1.isoformat()
+    assert outcome.stats["arrived_at"] == D1_END.isoformat()
+    assert outcome.stats["arrival_from"] == "end of delivery date"
     if not passed:
-        assert "raw.deliveries: 1 x newest delivery older than 36 hours" in outcome.message
+        assert (
+            "raw.deliveries: 1 x no new complete delivery for more than 36 hours" in outcome.message
+        )
+
+
+@pytest.mark.parametrize(
+    ("hours", "passed"), [(35.9, True), (36, True), (36.01, False)], ids=["35.9h", "36h", "36.01h"]
+)
+def test_freshness_counts_from_the_arrival_of_the_newest_delivery(open_raw, hours, passed):
+    arrived = datetime(2026, 3, 3, 5, 17)
+    arrivals = {D0: datetime(2026, 3, 2, 4), D1: arrived}
+    outcome = check_freshness(open_raw(), arrived + timedelta(hours=hours), arrivals)
+    assert outcome.passed is passed
+    assert outcome.stats["arrived_at"] == arrived.isoformat()
+    assert outcome.stats["arrival_from"] == "manifest"
+    assert outcome.stats["age_hours"] == pytest.approx(hours)
+
+
+def test_freshness_counts_a_complete_delivery_not_ingested_yet(open_raw):
+    d2_arrived = datetime(2026, 3, 5, 1)
+    now = d2_arrived + timedelta(hours=2)
+    assert not check_freshness(open_raw(), now).passed
+    outcome = check_freshness(open_raw(), now, {D2: d2_arrived})
+    assert outcome.passed
+    assert outcome.stats["newest_delivery"] == D2.isoformat()
 
 
 def test_freshness_warns_without_any_delivery(open_raw):
     outcome = check_freshness(open_raw("delete from raw.deliveries"), datetime(2026, 3, 3))
     assert not outcome.passed
-    assert "raw.deliveries: 1 x no complete delivery ingested" in outcome.message
+    assert "raw.deliveries: 1 x no complete delivery" in outcome.message
+    assert outcome.stats["newest_delivery"] is None
+
+
+def test_delivery_arrivals_are_the_manifest_times(tmp_path):
+    import os
+
+    from tests.landing_builder import write_delivery
+
+    manifest_times = {D0: datetime(2026, 3, 2, 3, 4, 5), D1: datetime(2026, 3, 3, 0, 30)}
+    for day, at in manifest_times.items():
+        folder = write_delivery(tmp_path, day.isoformat())
+        stamp = at.replace(tzinfo=UTC).timestamp()
+        os.utime(folder / "manifest.json", (stamp, stamp))
+        os.utime(folder / "usage.csv", (stamp + 99, stamp + 99))  # only the manifest counts
+    write_delivery(tmp_path, D2.isoformat(), manifest=False)  # still being written
+    assert delivery_arrivals(tmp_path) == manifest_times
+    assert delivery_arrivals(tmp_path / "absent") == {}
 
 
 # ---------------------------------------------------------------- outcome and Dagster
@@ -784,7 +1166,7 @@ def test_plain_makes_values_json_ready():
 def test_dagster_results_for_raw_checks(open_raw):
     con = open_raw(_quarantine("usage.csv", D1, 5), "update raw.users set email = null")
     specs = raw_check_specs()
-    results = raw_check_results(con, [D1], threshold=0.01)
+    results = raw_check_results(raw_outcomes(con, [D1], threshold=0.01))
     assert [(s.asset_key, s.name) for s in specs] == [(r.asset_key, r.check_name) for r in results]
     assert all(s.blocking for s in specs)
     by_name = {r.check_name: r for r in results}

@@ -1,6 +1,9 @@
 """`flex-usage` end to end: idempotence, clear failures, locking, deliveries arriving mid-run."""
 
+import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import duckdb
@@ -10,6 +13,7 @@ from orchestration import warehouse as wh
 from orchestration.cli import main
 from orchestration.ingest import loader
 from tests.pipeline_support import (
+    CLI,
     HASH_KEY,
     refresh_args,
     small_landing,
@@ -114,13 +118,31 @@ def test_refresh_refuses_to_start_without_hash_key(built, tmp_path, monkeypatch,
     assert not warehouse.exists()
 
 
-def test_second_refresh_while_one_runs_stops_with_clear_message(built, capsys):
-    landing, warehouse, exports = built
+def test_second_refresh_while_one_runs_stops_with_clear_message(built, tmp_path, capsys):
+    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
+    shutil.copytree(built[0], landing)
+    shutil.copy(built[1], warehouse)
+    shutil.copy(wh.release_path(built[1]), wh.release_path(warehouse))
     before = warehouse_snapshot(warehouse)
-    with wh.refresh_lock(warehouse):
+    first = subprocess.Popen(
+        [*CLI, *refresh_args(landing, warehouse, exports), "--full-refresh"],
+        env={**os.environ, "FLEX_PII_HASH_KEY": HASH_KEY},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while wh.release_path(warehouse).exists():  # withdrawn once its dbt build starts
+            assert first.poll() is None, first.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         assert main(refresh_args(landing, warehouse, exports)) == 1
-    assert "another refresh" in capsys.readouterr().err
-    assert warehouse_snapshot(warehouse) == before
+        assert "another refresh" in capsys.readouterr().err
+    finally:
+        assert first.wait(300) == 0, first.stderr.read()
+    assert warehouse_snapshot(warehouse) == before, "the first refresh was not disturbed"
+    assert wh.released_as_of(warehouse).isoformat() == LAST_DAY
 
 
 def test_invalid_delivery_loads_nothing_and_names_the_file(built, tmp_path, capsys):

@@ -1,7 +1,9 @@
 """Great Expectations suites wired as Dagster asset checks.
 
 * raw layer (blocking): contract rules and the reject-rate gate, judged on the
-  deliveries the run ingested;
+  deliveries the run ingested (and on earlier ones that failed and were not
+  re-delivered);
+* staged tables (blocking): keys, accepted values, minimums, references;
 * reports (blocking): non-negative balances, one Summary row per active team,
   the five time ranges, the reconciliation identities;
 * warnings: unallocated tokens, facts dated after their delivery, freshness.
@@ -17,14 +19,18 @@ import dagster as dg
 from orchestration.assets.ingest import WRITER_POOL
 from orchestration.checks import advisories, report_suites
 from orchestration.checks.dagster_checks import (
+    STAGED_ASSETS,
     asset_check_result,
     raw_check_results,
     raw_check_specs,
+    raw_outcomes,
+    staged_check_results,
+    staged_check_specs,
 )
-from orchestration.checks.reject_gate import reject_rates
-from orchestration.resources import WarehouseResource
-from orchestration.settings import Settings
-from orchestration.warehouse import connect
+from orchestration.checks.raw_suites import failed_deliveries
+from orchestration.checks.staging_suites import check_staged_layer
+from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.warehouse import reading
 
 INGESTED_ASSET = dg.AssetKey(["raw", "usage"])
 REPORT_CHECKS = {
@@ -37,27 +43,35 @@ REPORT_CHECKS = {
 
 
 def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
-    """Delivery dates loaded by the latest ingest (this run's, when the run ingested)."""
-    event = context.instance.get_latest_materialization_event(INGESTED_ASSET)
-    if event is None or event.asset_materialization is None:
-        return []
-    value = event.asset_materialization.metadata.get("ingested_deliveries")
-    return [date.fromisoformat(d) for d in (value.value if value else [])]
+    """Delivery dates that this run's ingest loaded ([] when the run did not ingest).
+
+    Read from this run's own materialization of ``raw/usage``: a run going on
+    next to this one may have ingested other deliveries since.
+    """
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    for record in reversed(records):
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is not None and materialization.asset_key == INGESTED_ASSET:
+            value = materialization.metadata.get("ingested_deliveries")
+            return [date.fromisoformat(d) for d in (value.value if value else [])]
+    return []
 
 
 GATE_STATE = """
 create table if not exists raw.gate_failures (
-    delivery_date date primary key,  -- a delivery that failed the reject-rate gate
+    delivery_date date primary key,  -- a delivery that failed a blocking raw check
     manifest_sha256 varchar not null  -- ... in this version; a re-delivery clears it
 )
 """
 
 
 def _judged_deliveries(con, ingested: list[date]) -> list[date]:
-    """This run's deliveries, plus earlier ones that failed the gate and were not re-delivered.
+    """This run's deliveries, plus earlier ones that failed a raw check and were not re-delivered.
 
-    A delivery accepted once never blocks again; a rejected one keeps blocking the
-    exports until upstream re-delivers it.
+    A delivery accepted once never blocks again; a failed one keeps blocking the
+    exports until upstream re-delivers it (or it passes when judged again).
     """
     con.execute(GATE_STATE)
     held = con.execute(
@@ -68,18 +82,14 @@ def _judged_deliveries(con, ingested: list[date]) -> list[date]:
     return sorted(set(ingested) | {row[0] for row in held})
 
 
-def _record_gate(con, judged: list[date]) -> None:
-    """Remember which judged deliveries fail the gate (with their manifest version)."""
-    limit = Settings.from_env().reject_threshold
-    failing = sorted(
-        {r.delivery_date for r in reject_rates(con, judged).itertuples() if r.reject_rate > limit}
-    )
+def _record_failures(con, judged: list[date], failed: list[date]) -> None:
+    """Remember which judged deliveries failed a blocking raw check (with their manifest)."""
     con.execute("delete from raw.gate_failures where delivery_date in (select unnest(?))", [judged])
-    if failing:
+    if failed:
         con.execute(
             "insert into raw.gate_failures select delivery_date, manifest_sha256"
             " from raw.deliveries where delivery_date in (select unnest(?))",
-            [failing],
+            [failed],
         )
 
 
@@ -88,37 +98,42 @@ def raw_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseReso
     """Contract expectations and the reject-rate gate on the newly ingested deliveries."""
     with warehouse.writer() as con:
         judged = _judged_deliveries(con, _ingested_deliveries(context))
-        results = raw_check_results(con, judged)
-        _record_gate(con, judged)
+        outcomes = raw_outcomes(con, judged)
+        _record_failures(con, judged, failed_deliveries(outcomes))
     context.log.info(f"judged deliveries: {[d.isoformat() for d in judged]}")
-    yield from results
+    yield from raw_check_results(outcomes)
+
+
+@dg.multi_asset_check(specs=staged_check_specs(), name="staged_quality")
+def staged_quality(warehouse: WarehouseResource):
+    """Keys, accepted values, minimums and references of the staged tables just built
+    (on Spark, staging is materialized as tables so that its catalog exposes them)."""
+    with reading(warehouse.reports_file) as con:
+        outcomes = check_staged_layer(con)
+    yield from staged_check_results(outcomes)
 
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(name, asset=key, blocking=True) for name, key in REPORT_CHECKS.items()
+        # After the staged checks: reports over staged data that failed are never released.
+        dg.AssetCheckSpec(name, asset=key, blocking=True, additional_deps=STAGED_ASSETS)
+        for name, key in REPORT_CHECKS.items()
     ],
     name="report_quality",
 )
 def report_quality(warehouse: WarehouseResource):
     """Balances, Summary rows, time ranges and reconciliation of the reports just built."""
-    con = connect(warehouse.reports_file, read_only=True)
-    try:
+    with reading(warehouse.reports_file) as con:
         as_of = con.execute("select max(as_of_date) from main.rpt_summary").fetchall()[0][0]
         for outcome in report_suites.check_reports(con, as_of):
             yield asset_check_result(outcome, REPORT_CHECKS[outcome.name])
-    finally:
-        con.close()
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "fct_usage"]), name="unallocated_tokens")
 def unallocated_tokens(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Warning: usage that no pack could cover (counted in usage figures, not in packs)."""
-    con = connect(warehouse.reports_file, read_only=True)
-    try:
+    with reading(warehouse.reports_file) as con:
         return asset_check_result(advisories.check_unallocated_tokens(con), ["marts", "fct_usage"])
-    finally:
-        con.close()
 
 
 @dg.asset_check(asset=dg.AssetKey(["raw", "usage"]), name="facts_dated_after_delivery")
@@ -126,27 +141,25 @@ def facts_dated_after_delivery(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     """Warning: usage or token events of the new deliveries dated after their delivery."""
-    con = connect(warehouse.file, read_only=True)
-    try:
+    with reading(warehouse.file) as con:
         outcome = advisories.check_future_dated(con, _ingested_deliveries(context))
         return asset_check_result(outcome, ["raw", "usage"])
-    finally:
-        con.close()
 
 
 @dg.asset_check(asset=dg.AssetKey(["raw", "deliveries"]), name="delivery_freshness")
-def delivery_freshness(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Warning: no new complete delivery for more than 36 hours."""
-    con = connect(warehouse.file, read_only=True)
-    try:
-        outcome = advisories.check_freshness(con, datetime.now(UTC))
+def delivery_freshness(
+    warehouse: WarehouseResource, landing: LandingResource
+) -> dg.AssetCheckResult:
+    """Warning: no new complete delivery for more than 36 hours (since its manifest landed)."""
+    arrivals = advisories.delivery_arrivals(landing.folder)
+    with reading(warehouse.file) as con:
+        outcome = advisories.check_freshness(con, datetime.now(UTC), arrivals)
         return asset_check_result(outcome, ["raw", "deliveries"])
-    finally:
-        con.close()
 
 
 QUALITY_CHECKS = [
     raw_quality,
+    staged_quality,
     report_quality,
     unallocated_tokens,
     facts_dated_after_delivery,

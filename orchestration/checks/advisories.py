@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import contextlib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import duckdb
 import great_expectations.expectations as gxe
@@ -12,6 +15,7 @@ from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validat
 from orchestration.checks.outcome import CheckOutcome
 from orchestration.checks.raw_suites import FACT_DATES
 from orchestration.checks.warehouse_io import date_list, frame
+from orchestration.ingest.deliveries import MANIFEST, discover
 
 UNALLOCATED = "unallocated_tokens"
 FRESHNESS = "delivery_freshness"
@@ -52,20 +56,47 @@ def check_unallocated_tokens(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
     )
 
 
-def check_freshness(
-    con: duckdb.DuckDBPyConnection, now: datetime, max_age: timedelta = MAX_DELIVERY_AGE
-) -> CheckOutcome:
-    """Warn when the newest complete delivery is older than ``max_age`` at ``now``.
+def delivery_arrivals(landing: Path) -> dict[date, datetime]:
+    """When each complete delivery in ``landing`` arrived: its manifest's mtime (naive UTC).
 
-    A delivery's age runs from the start (00:00 UTC) of its delivery date; a
-    naive ``now`` is taken as UTC.
+    Upstream writes ``manifest.json`` last, so its mtime is when the delivery became complete.
+    """
+    arrivals = {}
+    for delivery in discover(landing):
+        with contextlib.suppress(FileNotFoundError):  # removed since: arrival unknown
+            mtime = (delivery.path / MANIFEST).stat().st_mtime
+            arrivals[delivery.delivery_date] = datetime.fromtimestamp(mtime, UTC).replace(
+                tzinfo=None
+            )
+    return arrivals
+
+
+def check_freshness(
+    con: duckdb.DuckDBPyConnection,
+    now: datetime,
+    arrivals: Mapping[date, datetime] | None = None,
+    max_age: timedelta = MAX_DELIVERY_AGE,
+) -> CheckOutcome:
+    """Warn when no new complete delivery arrived for more than ``max_age`` before ``now``.
+
+    The newest delivery is the latest dated one, ingested (``raw.deliveries``)
+    or in ``arrivals`` (complete in the landing folder: delivery date -> arrival
+    time, naive UTC). Its age runs from its arrival, or, when that is unknown,
+    from the end of its delivery date (D + 1 00:00 UTC: delivery D is an extract
+    as of the end of day D). A naive ``now`` is taken as UTC.
     """
     current = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
-    newest = frame(con, "select max(delivery_date) as newest_delivery from raw.deliveries")
-    newest_date = newest["newest_delivery"].iloc[0]
-    stale = pd.isna(newest_date)
-    hours = float("nan") if stale else (current - pd.Timestamp(newest_date)) / timedelta(hours=1)
-    ages = pd.DataFrame({"newest_delivery": [newest_date], "age_hours": [hours]})
+    arrived_at = dict(arrivals or {})
+    ((ingested,),) = con.execute("select max(delivery_date) from raw.deliveries").fetchall()
+    newest = max([*arrived_at, *([ingested] if ingested else [])], default=None)
+    if newest is None:
+        arrival, source, hours = None, None, float("nan")
+    else:
+        source = "manifest" if newest in arrived_at else "end of delivery date"
+        day_end = datetime.combine(newest + timedelta(days=1), time.min)
+        arrival = arrived_at.get(newest, day_end)
+        hours = (current - arrival) / timedelta(hours=1)
+    ages = pd.DataFrame({"newest_delivery": [newest], "age_hours": [hours]})
     limit = max_age / timedelta(hours=1)
     suite = FrameSuite(
         FRESHNESS,
@@ -73,13 +104,13 @@ def check_freshness(
         [
             gxe.ExpectColumnValuesToNotBeNull(
                 column="newest_delivery",
-                meta=expectation_meta("raw.deliveries", "no complete delivery ingested"),
+                meta=expectation_meta("raw.deliveries", "no complete delivery"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="age_hours",
                 max_value=limit,
                 meta=expectation_meta(
-                    "raw.deliveries", f"newest delivery older than {limit:g} hours"
+                    "raw.deliveries", f"no new complete delivery for more than {limit:g} hours"
                 ),
             ),
         ],
@@ -88,11 +119,13 @@ def check_freshness(
     return CheckOutcome.from_failures(
         FRESHNESS,
         validate(suite),
-        ok_message=f"newest delivery {_iso(newest_date)} is {hours:.1f} hours old",
+        ok_message=f"newest delivery {_iso(newest)} arrived {hours:.1f} hours ago",
         blocking=False,
         stats={
-            "newest_delivery": _iso(newest_date),
-            "age_hours": None if stale else hours,
+            "newest_delivery": _iso(newest),
+            "arrived_at": None if arrival is None else arrival.isoformat(),
+            "arrival_from": source,
+            "age_hours": None if newest is None else hours,
             "now": current.isoformat(),
         },
     )

@@ -7,8 +7,8 @@ for one frame is validated frame by frame and the failures merged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -74,20 +74,32 @@ def validate(suite: FrameSuite) -> list[FailedExpectation]:
     return _in_suite_order(failed, suite)
 
 
-def validate_batches(suites: Iterable[FrameSuite]) -> list[FailedExpectation]:
+def validate_batches(
+    suites: Iterable[FrameSuite], on_failure: Callable[[FrameSuite], None] | None = None
+) -> list[FailedExpectation]:
     """Run suites of the same expectations on successive frames, one frame at a time.
 
     Each expectation's failures are merged across frames (counts added, the
     first samples kept), in suite order: the failures of one frame of all the
     rows, as long as no rule compares rows of different frames.
+    ``on_failure`` is called with each suite that has failures.
     """
     merged: dict[tuple[str, str], FailedExpectation] = {}
     suite = None
     for suite in suites:
-        for failure in validate(suite):
+        failures = validate(suite)
+        if failures and on_failure is not None:
+            on_failure(suite)
+        for failure in failures:
             key = (failure.target, failure.rule)
             merged[key] = merged[key].merged(failure) if key in merged else failure
     return [] if suite is None else _in_suite_order(list(merged.values()), suite)
+
+
+def failing_groups(suite: FrameSuite, column: str) -> list[Hashable]:
+    """The values of ``column`` whose rows, validated apart from the others, fail ``suite``."""
+    groups = suite.frame.groupby(column, observed=True, sort=True)
+    return [value for value, rows in groups if validate(replace(suite, frame=rows))]
 
 
 def _in_suite_order(failed: list[FailedExpectation], suite: FrameSuite) -> list[FailedExpectation]:

@@ -10,7 +10,7 @@ time, which bounds memory however many deliveries are judged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 import duckdb
@@ -21,6 +21,7 @@ from great_expectations.expectations import Expectation
 from orchestration.checks.gx_engine import (
     FrameSuite,
     expectation_meta,
+    failing_groups,
     validate,
     validate_batches,
 )
@@ -34,6 +35,7 @@ ROW_LOCATION = ("delivery_date", "source_line")
 # Rows read and validated at once, at most (unless one delivery has more).
 BATCH_ROWS = 500_000
 JUDGED = "judged"  # the data query's table of the delivery dates of its batch
+FAILED_DELIVERIES = "failed_deliveries"  # stats key: deliveries that break a rule
 
 # The date a fact row is about (SQL over the raw table aliased ``t``), per increment.
 FACT_DATES: dict[str, tuple[str, str]] = {
@@ -56,22 +58,45 @@ def check_raw_table(
     """Validate the rows of ``raw.<entity>`` that came with ``delivery_dates``.
 
     The deliveries are validated in batches of about ``batch_rows`` rows; the
-    outcome is the same as for one batch.
+    outcome is the same as for one batch. ``stats["failed_deliveries"]`` lists
+    the deliveries that break a rule (each failing batch is re-validated
+    delivery by delivery); all of them when the table itself does.
     """
     name = raw_check_name(entity.name)
     deliveries = date_list(delivery_dates)
     schema_failures = validate(_schema_suite(con, entity)) + _unresolvable_references(con, entity)
     if schema_failures:
-        return CheckOutcome.from_failures(name, schema_failures, ok_message="")
+        stats = {FAILED_DELIVERIES: [d.isoformat() for d in deliveries]}
+        return CheckOutcome.from_failures(name, schema_failures, ok_message="", stats=stats)
     counts = _rows_per_delivery(con, entity, deliveries)
     batches = _batches(counts, batch_rows)
     rows = sum(counts.values())
+    failed: list[date] = []
+
+    def failing(suite: FrameSuite) -> None:
+        days = suite.frame["delivery_date"].unique()
+        culprits = days if len(days) == 1 else failing_groups(suite, "delivery_date")
+        failed.extend(pd.Timestamp(d).date() for d in culprits)
+
+    failures = validate_batches((_data_suite(con, entity, batch) for batch in batches), failing)
+    if failures and not failed:  # a failure no single delivery shows: blame them all
+        failed = deliveries
     return CheckOutcome.from_failures(
         name,
-        validate_batches(_data_suite(con, entity, batch) for batch in batches),
+        failures,
         ok_message=f"{rows} rows of {len(deliveries)} deliveries valid",
-        stats={"rows": rows, "deliveries": [d.isoformat() for d in deliveries]},
+        stats={
+            "rows": rows,
+            "deliveries": [d.isoformat() for d in deliveries],
+            FAILED_DELIVERIES: [d.isoformat() for d in sorted(failed)],
+        },
     )
+
+
+def failed_deliveries(outcomes: Iterable[CheckOutcome]) -> list[date]:
+    """The deliveries that failed any of ``outcomes`` (per ``stats["failed_deliveries"]``)."""
+    failed = {d for o in outcomes if not o.passed for d in o.stats.get(FAILED_DELIVERIES, ())}
+    return [date.fromisoformat(d) for d in sorted(failed)]
 
 
 def check_raw_layer(

@@ -17,6 +17,7 @@ import pandas as pd
 
 from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
 from orchestration.checks.outcome import CheckOutcome
+from orchestration.checks.raw_suites import FAILED_DELIVERIES
 from orchestration.checks.warehouse_io import date_list, frame
 from orchestration.ingest.contract import ENTITIES
 from orchestration.settings import Settings
@@ -59,7 +60,8 @@ def check_reject_rate(
 ) -> CheckOutcome:
     """Fail when any file of ``delivery_dates`` has a reject rate above ``threshold``.
 
-    ``threshold`` defaults to ``FLEX_REJECT_THRESHOLD`` (0.01).
+    ``threshold`` defaults to ``FLEX_REJECT_THRESHOLD`` (0.01); ``stats["failed_deliveries"]``
+    lists the deliveries with such a file.
     """
     limit = Settings.from_env().reject_threshold if threshold is None else threshold
     if not 0 <= limit <= 1:
@@ -79,6 +81,7 @@ def check_reject_rate(
         index_columns=("delivery_date", "file", "loaded", "rejected"),
     )
     worst = rates.sort_values("reject_rate", ascending=False).head(1)
+    failed = sorted({r.delivery_date for r in rates.itertuples() if r.reject_rate > limit})
     return CheckOutcome.from_failures(
         REJECT_GATE,
         validate(suite),
@@ -88,5 +91,6 @@ def check_reject_rate(
             "threshold": limit,
             "files": rates.astype({"delivery_date": str}).to_dict("records"),
             "worst_file": worst.astype({"delivery_date": str}).to_dict("records"),
+            FAILED_DELIVERIES: [pd.Timestamp(d).date().isoformat() for d in failed],
         },
     )

@@ -1,8 +1,10 @@
 """Data-quality suites of the report models (``main.rpt_*``) for one as-of date.
 
 Balances never negative, exactly one Summary row per active team, the five
-time ranges per team, and the reconciliation identity per team and range:
-By product total = Time ranges total = By user total.
+time ranges per team, and the reconciliation identities: per team and range
+By product total = Time ranges total = By user total; per team the Summary
+against Subscriptions, Tokens by day against Past 30 days, and net = added +
+removed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import date
 
 import duckdb
 import great_expectations.expectations as gxe
+import pandas as pd
 
 from orchestration.checks.gx_engine import FrameSuite, expectation_meta, validate
 from orchestration.checks.outcome import CheckOutcome
@@ -21,6 +24,38 @@ SUMMARY_ROWS = "report_summary_one_row_per_team"
 TIME_RANGES = "report_time_ranges_complete"
 RECONCILIATION = "report_reconciliation"
 RANGE_ORDERS = ",".join(str(n) for n in range(1, 6))
+PAST_30_DAYS = "Past 30 days"  # the time range that Tokens by day must add up to
+# (target, column, column it must equal, rule) per team and range, then per team.
+RANGE_IDENTITIES = [
+    ("rpt_by_product", "by_product_total", "time_ranges_total", "total differs from Time ranges"),
+    ("rpt_by_user", "by_user_total", "time_ranges_total", "total differs from Time ranges"),
+]
+TEAM_IDENTITIES = [
+    (
+        "rpt_summary.tokens_used",
+        "summary_tokens_used",
+        "active_packs_tokens_used",
+        "differs from Subscriptions tokens used of Active packs",
+    ),
+    (
+        "rpt_summary.tokens_remaining",
+        "summary_tokens_remaining",
+        "packs_tokens_remaining",
+        "differs from Subscriptions tokens remaining",
+    ),
+    (
+        "rpt_tokens_by_day",
+        "tokens_by_day_last_30",
+        "past_30_days_total",
+        "D-29..D total differs from Time ranges Past 30 days",
+    ),
+    (
+        "rpt_summary.tokens_net",
+        "tokens_net",
+        "tokens_added_plus_removed",
+        "differs from tokens added + tokens removed",
+    ),
+]
 
 _ACTIVE_TEAMS = "select team_id from main.dim_team where status = 'active'"
 
@@ -144,8 +179,45 @@ def check_time_ranges(con: duckdb.DuckDBPyConnection, as_of: date) -> CheckOutco
 
 
 def check_reconciliation(con: duckdb.DuckDBPyConnection, as_of: date) -> CheckOutcome:
-    """Per team and range: By product total = Time ranges total = By user total."""
-    totals = frame(
+    """The identities between report models, for ``as_of``.
+
+    Per team and range: By product total = Time ranges total = By user total.
+    Per team: Summary tokens used = Subscriptions tokens used of the packs with
+    status Active; Summary tokens remaining = Subscriptions tokens remaining;
+    Tokens by day summed over D-29..D = the Past 30 days total of Time ranges;
+    Summary net = added + removed.
+    """
+    ranges = _range_totals(con, as_of)
+    teams = _team_totals(con, as_of)
+    failures = validate(
+        FrameSuite(
+            RECONCILIATION, ranges, _equalities(RANGE_IDENTITIES), ("team_id", "range_order")
+        )
+    ) + validate(
+        FrameSuite(f"{RECONCILIATION}_teams", teams, _equalities(TEAM_IDENTITIES), ("team_id",))
+    )
+    return CheckOutcome.from_failures(
+        RECONCILIATION,
+        failures,
+        ok_message=f"{len(ranges)} team ranges and {len(teams)} teams reconcile",
+    )
+
+
+def _equalities(
+    identities: list[tuple[str, str, str, str]],
+) -> list[gxe.ExpectColumnPairValuesToBeEqual]:
+    """One pair-equality expectation per (target, column, expected column, rule)."""
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(
+            column_A=column, column_B=expected, meta=expectation_meta(target, rule)
+        )
+        for target, column, expected, rule in identities
+    ]
+
+
+def _range_totals(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """Per team and range: the Time ranges, By product and By user totals."""
+    return frame(
         con,
         """
         with tr as (
@@ -177,27 +249,53 @@ def check_reconciliation(con: duckdb.DuckDBPyConnection, as_of: date) -> CheckOu
         """,
         [as_of],
     )
-    suite = FrameSuite(
-        RECONCILIATION,
-        totals,
-        [
-            gxe.ExpectColumnPairValuesToBeEqual(
-                column_A="by_product_total",
-                column_B="time_ranges_total",
-                meta=expectation_meta("rpt_by_product", "total differs from Time ranges"),
-            ),
-            gxe.ExpectColumnPairValuesToBeEqual(
-                column_A="by_user_total",
-                column_B="time_ranges_total",
-                meta=expectation_meta("rpt_by_user", "total differs from Time ranges"),
-            ),
-        ],
-        ("team_id", "range_order"),
-    )
-    return CheckOutcome.from_failures(
-        RECONCILIATION,
-        validate(suite),
-        ok_message=f"{len(totals)} team ranges reconcile",
+
+
+def _team_totals(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """Per team: Summary figures and the same figures from the other models (0 if absent)."""
+    return frame(
+        con,
+        f"""
+        with summary as (
+            select team_id, tokens_used, tokens_remaining, tokens_net,
+                tokens_added + tokens_removed as added_plus_removed
+            from main.rpt_summary where as_of_date = $1
+        ),
+        packs as (
+            select team_id,
+                sum(case when status = 'Active' then tokens_used else 0 end) as active_used,
+                sum(tokens_remaining) as remaining
+            from main.rpt_subscriptions where as_of_date = $1 group by team_id
+        ),
+        by_day as (
+            select team_id, sum(tokens_used) as tokens from main.rpt_tokens_by_day
+            where as_of_date = $1 and usage_date between $1 - 29 and $1 group by team_id
+        ),
+        past_30 as (
+            select team_id, sum(total_tokens_used) as tokens from main.rpt_time_ranges
+            where as_of_date = $1 and time_range = '{PAST_30_DAYS}' group by team_id
+        ),
+        teams as (
+            select team_id from summary union select team_id from packs
+            union select team_id from by_day union select team_id from past_30
+        )
+        select t.team_id,
+            coalesce(s.tokens_used, 0)::bigint as summary_tokens_used,
+            coalesce(p.active_used, 0)::bigint as active_packs_tokens_used,
+            coalesce(s.tokens_remaining, 0)::bigint as summary_tokens_remaining,
+            coalesce(p.remaining, 0)::bigint as packs_tokens_remaining,
+            coalesce(d.tokens, 0)::bigint as tokens_by_day_last_30,
+            coalesce(r.tokens, 0)::bigint as past_30_days_total,
+            coalesce(s.tokens_net, 0)::bigint as tokens_net,
+            coalesce(s.added_plus_removed, 0)::bigint as tokens_added_plus_removed
+        from teams t
+        left join summary s using (team_id)
+        left join packs p using (team_id)
+        left join by_day d using (team_id)
+        left join past_30 r using (team_id)
+        order by t.team_id
+        """,
+        [as_of],
     )
 
 

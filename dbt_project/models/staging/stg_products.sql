@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Products as of D: the newest snapshot, plus the latest valid version of every product it
 -- lacks (from_newest_snapshot = false), so earlier usage keeps its product's name.
 select

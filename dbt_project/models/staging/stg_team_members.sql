@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Team memberships as of D: exactly the newest snapshot (no fallback: the newest snapshot
 -- alone decides who is a member, and it only refers to users and teams it holds itself).
 select

@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Teams as of D: the newest snapshot, plus the latest valid version of every team it lacks
 -- (from_newest_snapshot = false). Only teams of the newest snapshot are reported (dim_team).
 select

@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Token events as of D: latest delivery per event_id, events dated after D dropped.
 select
     cast(event_id as {{ dbt.type_string() }}) as event_id,

@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Token packs (Flex subscriptions) as of D: the newest snapshot, plus the latest valid version
 -- of every pack it lacks (from_newest_snapshot = false), so earlier token events keep their
 -- pack and the drawdown its dates and size.

@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Usage charges as of D: latest delivery per usage_id, charges dated after D dropped.
 select
     usage_id,

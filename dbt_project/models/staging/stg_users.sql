@@ -1,3 +1,5 @@
+{{ config(materialized=staging_materialization()) }}
+
 -- Users as of D: the newest snapshot, plus the latest valid version of every user it lacks
 -- (from_newest_snapshot = false), so a user that earlier rows refer to stays known.
 select

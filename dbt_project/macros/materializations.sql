@@ -1,0 +1,34 @@
+{#-
+    Materializations that differ between engines. The history models that
+    grow with every delivery (stg_usage_history, int_drawdown_entries) are
+    incremental where the engine can delete rows (DuckDB) and rebuilt in full
+    on Spark over plain Parquet tables, which have no DELETE or MERGE.
+-#}
+{% macro incremental_materialization() -%}
+    {{ return(adapter.dispatch('incremental_materialization', 'flex_usage')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__incremental_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{#-
+    Staging models: views where the checks read the warehouse file itself
+    (DuckDB); tables on Spark, whose build the checks and exports read through
+    a DuckDB catalog of the Parquet table folders (views have none).
+-#}
+{% macro staging_materialization() -%}
+    {{ return(adapter.dispatch('staging_materialization', 'flex_usage')()) }}
+{%- endmacro %}
+
+{% macro default__staging_materialization() -%}
+    {{ return('view') }}
+{%- endmacro %}
+
+{% macro spark__staging_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}

@@ -1,0 +1,128 @@
+"""The quality checks inside Dagster runs: what a run judges, what stays blocked, check wiring."""
+
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.assets import quality
+from orchestration.assets.ingest import RAW_ENTITIES
+from orchestration.resources import WarehouseResource
+from tests.test_checks import D0, D1, build_raw
+
+INGESTED = dg.AssetKey(["raw", "usage"])
+
+
+def _ingested(days: list[str]) -> dict:
+    return {"ingested_deliveries": dg.MetadataValue.json(days)}
+
+
+def test_ingested_deliveries_are_the_ones_this_run_loaded():
+    seen: dict[str, list[date]] = {}
+
+    @dg.asset(key=INGESTED)
+    def usage():
+        return dg.MaterializeResult(metadata=_ingested(["2026-03-02"]))
+
+    @dg.asset_check(asset=usage)
+    def probe(context: dg.AssetCheckExecutionContext):
+        # a run going on next to this one ingests other deliveries meanwhile
+        foreign = dg.AssetMaterialization(INGESTED, metadata=_ingested(["2026-03-09"]))
+        context.instance.report_runless_asset_event(foreign)
+        seen[context.run.run_id] = quality._ingested_deliveries(context)
+        return dg.AssetCheckResult(passed=True)
+
+    with dg.instance_for_test() as instance:
+        ingest = dg.materialize([usage, probe], instance=instance)
+        check_only = dg.materialize(
+            [usage, probe], instance=instance, selection=dg.AssetSelection.checks(probe)
+        )
+        latest = instance.get_latest_materialization_event(INGESTED).asset_materialization
+    assert latest.metadata["ingested_deliveries"].value == ["2026-03-09"]
+    assert seen == {ingest.run_id: [date(2026, 3, 2)], check_only.run_id: []}
+
+
+@pytest.fixture
+def raw_runs(tmp_path):
+    """Run ``raw_quality`` after a stand-in ingest that reports ``ingested`` (ISO dates)."""
+    path = tmp_path / "wh.duckdb"
+    build_raw(path)
+    ingested: list[str] = []
+
+    @dg.multi_asset(specs=[dg.AssetSpec(["raw", n]) for n in (*RAW_ENTITIES, "quarantine")])
+    def stand_in():
+        for name in (*RAW_ENTITIES, "quarantine"):
+            yield dg.MaterializeResult(asset_key=["raw", name], metadata=_ingested(ingested))
+
+    def run(*days: date, statements: tuple[str, ...] = ()) -> dict[str, bool]:
+        with duckdb.connect(str(path)) as con:
+            for statement in statements:
+                con.execute(statement)
+        ingested[:] = [d.isoformat() for d in days]
+        result = dg.materialize(
+            [stand_in, quality.raw_quality],
+            instance=instance,
+            resources={"warehouse": WarehouseResource(path=str(path))},
+            raise_on_error=False,
+        )
+        return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+    def held() -> list[date]:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute("select delivery_date from raw.gate_failures order by 1").fetchall()
+            return [r[0] for r in rows]
+
+    with dg.instance_for_test() as instance:
+        yield run, held
+
+
+def test_a_delivery_failing_a_contract_check_blocks_until_redelivered(raw_runs):
+    run, held = raw_runs
+    bad_email = f"update raw.users set email = null where delivery_date = '{D1}'"
+    first = run(D1, statements=(bad_email,))
+    assert not first["raw_users_quality"] and first["reject_rate_gate"]
+    assert held() == [D1]
+    # the next refresh ingests nothing new: D1 is judged again and still blocks
+    assert not run()["raw_users_quality"]
+    assert held() == [D1]
+    # upstream re-delivers D1 (new manifest, fixed rows); its ingest clears it
+    redelivery = (
+        f"update raw.deliveries set manifest_sha256 = 'y2' where delivery_date = '{D1}'",
+        f"update raw.users set email = 'fixed@x.io' where delivery_date = '{D1}'",
+    )
+    assert all(run(D1, statements=redelivery).values())
+    assert held() == []
+    assert all(run().values())
+
+
+def test_only_failing_deliveries_are_held(raw_runs):
+    run, held = raw_runs
+    bad_pack = f"update raw.token_packs set tokens_purchased = 0 where delivery_date = '{D0}'"
+    outcome = run(D0, D1, statements=(bad_pack,))
+    assert not outcome["raw_token_packs_quality"]
+    assert held() == [D0]
+    assert not run()["raw_token_packs_quality"]
+    # D0's manifest changed (re-delivered): its old failure no longer holds it
+    assert all(
+        run(
+            statements=(
+                f"update raw.deliveries set manifest_sha256 = 'x2' where delivery_date = '{D0}'",
+            )
+        ).values()
+    )
+
+
+def test_staged_checks_block_the_report_checks_and_so_the_release():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    staged = {
+        (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+        if key.asset_key.path[0] == "staging" and key.name.endswith("_quality")
+    }
+    assert staged == {(f"staging/stg_{e}", f"stg_{e}_quality"): True for e in RAW_ENTITIES}
+    deps = defs.resolve_job_def("refresh_job").graph.dependency_structure
+    upstream = deps.input_to_upstream_outputs_for_node("report_quality").values()
+    assert "staged_quality" in {output.node.name for outputs in upstream for output in outputs}
