@@ -245,6 +245,7 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
     shutil.copy(built[1], warehouse)
     shutil.copytree(built[2], exports)
     delivered = {p: p.read_bytes() for p in exports.rglob("*.xlsx")}
+    every_file = {p for p in exports.rglob("*") if p.is_file()}
     folder = landing / LAST_DAY
     files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
     bad_row = b"U-BAD-1,nobody-team,X,ACD,2026,2026-01-25,2026-01-25T09:00:00Z,7\r\n"
@@ -269,7 +270,7 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
     export = ["export", "--team", team, "--types", "users", "--format", "csv"]
     assert main([*export, "--warehouse", str(warehouse), "--exports", str(exports)]) == 1
     assert "no checked reports" in capsys.readouterr().err
-    assert {p for p in exports.rglob("*") if p.is_file()} == set(delivered)
+    assert {p for p in exports.rglob("*") if p.is_file()} == every_file
 
     # not re-delivered: it keeps blocking, though the next run ingests nothing new
     assert main(refresh_args(landing, warehouse, exports)) == 1
@@ -278,3 +279,40 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
     write_delivery(landing, LAST_DAY, {**files, "usage.csv": good_usage})
     assert main(refresh_args(landing, warehouse, exports)) == 0
     assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered
+
+
+def test_failing_staged_check_withholds_the_release_and_every_export(
+    built, tmp_path, monkeypatch, capsys
+):
+    import dataclasses
+
+    from orchestration.assets import quality
+
+    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
+    shutil.copytree(built[0], landing)
+    shutil.copy(built[1], warehouse)
+    shutil.copytree(built[2], exports)
+    delivered = {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()}
+    real = quality.check_staged_layer
+
+    def usage_fails(con):
+        return [
+            dataclasses.replace(o, passed=False, message="stg_usage_quality failed: planted")
+            if o.name == "stg_usage_quality"
+            else o
+            for o in real(con)
+        ]
+
+    monkeypatch.setattr(quality, "check_staged_layer", usage_fails)
+    assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 1
+    assert "check stg_usage_quality on staging/stg_usage failed: " in capsys.readouterr().err
+    assert not wh.release_path(warehouse).exists(), "reports of a failed build are not released"
+    assert {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()} == delivered
+    team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
+    export = ["export", "--team", team, "--types", "usage", "--format", "csv"]
+    assert main([*export, "--warehouse", str(warehouse), "--exports", str(exports)]) == 1
+    assert "no checked reports" in capsys.readouterr().err
+
+    monkeypatch.setattr(quality, "check_staged_layer", real)
+    assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 0
+    assert wh.released_as_of(warehouse).isoformat() == "2026-01-24"
