@@ -773,6 +773,29 @@ def test_only_stale_temp_files_are_removed(tmp_path: Path) -> None:
     assert not {killed, old, old_legacy} & left
 
 
+def test_temp_folders_of_killed_exports_are_removed(tmp_path: Path) -> None:
+    host, me = socket.gethostname(), os.getpid()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    killed = tmp_path / f".20261127T090000Z.{int(ended.stdout)}@{host}.x1.tmp"
+    live = tmp_path / f".20261127T090001Z.{me}@{host}.x2.tmp"
+    for folder in (killed, live):
+        folder.mkdir()
+        (folder / "usage.csv").write_text("partial")
+
+    def write(folder: Path) -> list[str]:
+        (folder / "users.csv").write_text("done")
+        return ["users.csv"]
+
+    written = write_folder_atomically(tmp_path / "20261127T100000Z", write)
+    assert [p.read_text() for p in written] == ["done"]
+    assert not killed.exists() and (live / "usage.csv").exists()
+
+
 def test_writer_starting_mid_write_keeps_the_other_temp(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
 

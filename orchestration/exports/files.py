@@ -88,10 +88,17 @@ def write_folder_atomically(target: Path, write: Callable[[Path], list[str]]) ->
     ``write`` gets the temp folder, leaves its files complete (flushed, fsynced) and returns
     their names. The folder is renamed to ``target``, or to ``target-02``, ``target-03``…
     when that name is taken (the rename fails: no check-then-create race). On error the
-    temp folder is removed and nothing is published.
+    temp folder is removed and nothing is published; temp folders of killed exports are
+    removed first (those of live writers are kept).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    for temp in target.parent.glob(".*.tmp"):  # left by killed exports of this team
+        if temp.is_dir() and _is_stale(temp, temp.name[1:].split(".", 1)[0]):
+            shutil.rmtree(temp, ignore_errors=True)
+    writer = f"{os.getpid()}@{socket.gethostname()}"
+    tmp = Path(
+        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{writer}.", suffix=".tmp")
+    )
     try:
         names = write(tmp)
         _fsync_dir(tmp)
