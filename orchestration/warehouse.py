@@ -114,8 +114,8 @@ def released_as_of(warehouse: Path, requested: date | None = None) -> date:
     path = release_path(warehouse)
     if not path.is_file():
         raise UncheckedReportsError(
-            f"no checked reports in {warehouse}: the last refresh failed, was interrupted "
-            "or never ran; run `flex-usage refresh` and export once it succeeds"
+            f"no checked reports in {warehouse}: a refresh is running, or the last one "
+            "failed, was interrupted or never ran; export once a refresh has succeeded"
         )
     released = date.fromisoformat(json.loads(path.read_text())["as_of"])
     if requested is not None and requested != released:

@@ -44,6 +44,16 @@ def built(tmp_path_factory):
     return landing, warehouse, exports
 
 
+def _copy_of(built, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private copy of the built landing, warehouse (with its release) and exports."""
+    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
+    shutil.copytree(built[0], landing)
+    shutil.copy(built[1], warehouse)
+    shutil.copy(wh.release_path(built[1]), wh.release_path(warehouse))
+    shutil.copytree(built[2], exports)
+    return landing, warehouse, exports
+
+
 def _file_bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.xlsx"))}
 
@@ -119,10 +129,7 @@ def test_refresh_refuses_to_start_without_hash_key(built, tmp_path, monkeypatch,
 
 
 def test_second_refresh_while_one_runs_stops_with_clear_message(built, tmp_path, capsys):
-    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
-    shutil.copytree(built[0], landing)
-    shutil.copy(built[1], warehouse)
-    shutil.copy(wh.release_path(built[1]), wh.release_path(warehouse))
+    landing, warehouse, exports = _copy_of(built, tmp_path)
     before = warehouse_snapshot(warehouse)
     first = subprocess.Popen(
         [*CLI, *refresh_args(landing, warehouse, exports), "--full-refresh"],
@@ -133,7 +140,7 @@ def test_second_refresh_while_one_runs_stops_with_clear_message(built, tmp_path,
     )
     try:
         deadline = time.monotonic() + 120
-        while wh.release_path(warehouse).exists():  # withdrawn once its dbt build starts
+        while wh.release_path(warehouse).exists():  # withdrawn once its run starts
             assert first.poll() is None, first.stderr.read()
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -240,10 +247,7 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
 ):
     from tests.landing_builder import write_delivery
 
-    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
-    shutil.copytree(built[0], landing)
-    shutil.copy(built[1], warehouse)
-    shutil.copytree(built[2], exports)
+    landing, warehouse, exports = _copy_of(built, tmp_path)
     delivered = {p: p.read_bytes() for p in exports.rglob("*.xlsx")}
     every_file = {p for p in exports.rglob("*") if p.is_file()}
     folder = landing / LAST_DAY
@@ -288,10 +292,7 @@ def test_failing_staged_check_withholds_the_release_and_every_export(
 
     from orchestration.assets import quality
 
-    landing, warehouse, exports = (tmp_path / n for n in ("landing", "wh.duckdb", "exports"))
-    shutil.copytree(built[0], landing)
-    shutil.copy(built[1], warehouse)
-    shutil.copytree(built[2], exports)
+    landing, warehouse, exports = _copy_of(built, tmp_path)
     delivered = {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()}
     real = quality.check_staged_layer
 

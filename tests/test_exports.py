@@ -751,15 +751,20 @@ def _temp(folder: Path, writer: str, age_seconds: float = 0) -> Path:
     return path
 
 
-def test_only_stale_temp_files_are_removed(tmp_path: Path) -> None:
-    host, me = socket.gethostname(), os.getpid()
+def _ended_pid() -> int:
+    """The pid of a process that has exited (a killed writer's)."""
     ended = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         check=True,
         capture_output=True,
         text=True,
     )
-    dead = int(ended.stdout)
+    return int(ended.stdout)
+
+
+def test_only_stale_temp_files_are_removed(tmp_path: Path) -> None:
+    host, me = socket.gethostname(), os.getpid()
+    dead = _ended_pid()
     live = _temp(tmp_path, f"{me}@{host}")  # another writer, still at work
     elsewhere = _temp(tmp_path, f"{dead}@other-host.example")  # pid not ours to judge
     legacy = _temp(tmp_path, "tmpname")  # writer unknown
@@ -775,13 +780,7 @@ def test_only_stale_temp_files_are_removed(tmp_path: Path) -> None:
 
 def test_temp_folders_of_killed_exports_are_removed(tmp_path: Path) -> None:
     host, me = socket.gethostname(), os.getpid()
-    ended = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    killed = tmp_path / f".20261127T090000Z.{int(ended.stdout)}@{host}.x1.tmp"
+    killed = tmp_path / f".20261127T090000Z.{_ended_pid()}@{host}.x1.tmp"
     live = tmp_path / f".20261127T090001Z.{me}@{host}.x2.tmp"
     for folder in (killed, live):
         folder.mkdir()

@@ -14,6 +14,7 @@ from orchestration.ingest import deliveries as dlv
 from orchestration.ingest import loader
 from orchestration.ingest.contract import BY_FILE, ENTITIES
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
+from orchestration.warehouse import withdraw_release
 
 DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
 RAW_ENTITIES = tuple(entity.name for entity in ENTITIES)
@@ -65,6 +66,7 @@ def raw_deliveries(
     ingested: list[str] = []
     extra_columns: dict[str, list[str]] = {}
     with warehouse.writer() as con:
+        withdraw_release(warehouse.file)  # released again once this run's checks all pass
         loader.ensure_raw_schema(con)
         todo = loader.pending(con, found)
         for i, delivery in enumerate(todo, start=1):

@@ -2,7 +2,7 @@
 
 dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
 ``as_of_date``; the whole project is built with one ``dbt build`` invocation.
-The build withdraws the reports' release; ``reports_release`` grants it again
+The build (like the ingest) withdraws the reports' release; ``reports_release`` grants it again
 once every blocking check upstream of it has passed.
 """
 
