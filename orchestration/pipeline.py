@@ -27,6 +27,7 @@ from orchestration.jobs import (
     partition_range_tags,
     refresh_run_config,
 )
+from orchestration.locks import refresh_lock
 from orchestration.settings import Settings
 
 
@@ -167,7 +168,7 @@ def refresh(
 
     defs = build_definitions(settings)
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
-    with wh.refresh_lock(settings.warehouse), _instance() as instance:
+    with refresh_lock(settings.warehouse), _instance() as instance:
         request = delivery_run_request(
             instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
         )

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from orchestration import warehouse as wh
 from orchestration.ingest.deliveries import discover
+from orchestration.locks import writer_lock
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -33,7 +34,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with wh.writer_lock(self.file, self.lock_wait_seconds):
+        with writer_lock(self.file, self.lock_wait_seconds):
             con = wh.connect(self.file)
             try:
                 yield con
@@ -43,7 +44,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
         """The writer lock alone, for writers that open the file themselves (dbt)."""
-        with wh.writer_lock(self.file, self.lock_wait_seconds):
+        with writer_lock(self.file, self.lock_wait_seconds):
             yield
 
 

@@ -1,7 +1,7 @@
-"""The DuckDB warehouse file: connections, locks and what it has loaded.
+"""The DuckDB warehouse file: connections, what it has loaded, the reports' release.
 
-Writers (ingest, hashing, dbt) hold :func:`writer_lock`; readers open the file
-read-only under :func:`reader_lock` (see ``orchestration.locks``).
+Writers (ingest, hashing, dbt) hold ``orchestration.locks.writer_lock``; readers
+open the file read-only through :func:`reading`, under the shared reader lock.
 """
 
 from __future__ import annotations
@@ -16,14 +16,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.exports.reader import DuckDBReportSource
-from orchestration.locks import (  # noqa: F401  (the warehouse API)
-    DEFAULT_WAIT_SECONDS,
-    WarehouseBusyError,
-    lock_path,
-    reader_lock,
-    refresh_lock,
-    writer_lock,
-)
+from orchestration.locks import DEFAULT_WAIT_SECONDS, WarehouseBusyError, reader_lock
 
 
 def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -11,6 +11,7 @@ import pytest
 from orchestration import warehouse as wh
 from orchestration.exports.errors import ExportError
 from orchestration.exports.reader import DuckDBReportSource
+from orchestration.locks import WarehouseBusyError, reader_lock, writer_lock
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def _after(seconds: float, action) -> threading.Thread:
 
 def test_reader_waits_for_the_writer_then_reads(warehouse):
     released = threading.Event()
-    with wh.writer_lock(warehouse):
+    with writer_lock(warehouse):
         con = wh.connect(warehouse)
         con.execute("insert into main.t values (2)")
         finished = []
@@ -51,19 +52,19 @@ def test_reader_waits_for_the_writer_then_reads(warehouse):
 def test_readers_share_the_lock_and_a_writer_waits_for_them(warehouse):
     with wh.reading(warehouse) as first, wh.reading(warehouse, wait_seconds=0) as second:
         assert first.execute("select 1").fetchone() == second.execute("select 1").fetchone()
-        busy = pytest.raises(wh.WarehouseBusyError, match="wait for it to finish")
-        with busy, wh.writer_lock(warehouse, wait_seconds=0.3):
+        busy = pytest.raises(WarehouseBusyError, match="wait for it to finish")
+        with busy, writer_lock(warehouse, wait_seconds=0.3):
             pass
-    with wh.writer_lock(warehouse, wait_seconds=0):
+    with writer_lock(warehouse, wait_seconds=0):
         pass
 
 
 def test_report_reader_gives_up_clearly_when_a_writer_never_finishes(warehouse, monkeypatch):
     monkeypatch.setattr(
         "orchestration.exports.reader.reader_lock",
-        lambda path: wh.reader_lock(path, wait_seconds=0.3),
+        lambda path: reader_lock(path, wait_seconds=0.3),
     )
-    with wh.writer_lock(warehouse), pytest.raises(ExportError, match="being written by a refresh"):
+    with writer_lock(warehouse), pytest.raises(ExportError, match="being written by a refresh"):
         DuckDBReportSource(warehouse)
     with DuckDBReportSource(warehouse) as source:
         assert source is not None
