@@ -5,13 +5,21 @@ SHELL := /bin/bash
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 UV_VERSION := 0.13.9
+# Install profiles, one stamp each; both install from the same lock (as constraints).
+#   run: what the product needs at run time (make run, make dev)
+#   dev: run + the dev, spark and postgres extras (make test, make lint, .ci/run)
+DEV_EXTRAS := dev,spark,postgres
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_DEV  := $(VENV)/.installed-dev
 
 export FLEX_LANDING_DIR ?= $(CURDIR)/landing
 export FLEX_WAREHOUSE   ?= $(CURDIR)/warehouse/flex_usage.duckdb
 export FLEX_EXPORTS_DIR ?= $(CURDIR)/exports
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+# The one Dagster instance of the CLI, `make run` and `make dev` (runs, sensor cursors).
+export DAGSTER_HOME     ?= $(CURDIR)/.dagster_home
+DEV_PORT ?= 3000
 
 # Demo deliveries written by `make run` when the landing folder has none.
 DEMO_START ?= 2025-10-27
@@ -21,22 +29,31 @@ DEMO_TEAMS ?= 30
 DEMO_KEY_FILE := $(CURDIR)/.flex_demo_key
 SCALE ?= small
 
-.PHONY: help install manifest run refresh dev test lint format bench clean
+.PHONY: help install install-dev manifest run refresh dev test lint format bench clean
 
 help:
 	@echo "make run    install, generate demo deliveries if none, refresh, write the exports"
 	@echo "make test   install and run every test (pytest: unit, dbt, pipeline, Spark parity)"
-	@echo "make dev    start dagster dev on the code location"
+	@echo "make dev    start dagster dev on the code location (DEV_PORT=3000), Ctrl-C stops it"
 	@echo "make lint   ruff + sqlfluff;  make bench SCALE=small|medium|large"
 
-$(STAMP): pyproject.toml requirements.lock
+$(VENV)/.uv:
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	@$(BIN)/uv pip install -q -p $(PY) -r requirements.lock
-	@$(BIN)/uv pip install -q -p $(PY) --no-deps -e .
 	@touch $@
 
-install: $(STAMP)
+$(STAMP_RUN): pyproject.toml requirements.lock | $(VENV)/.uv
+	@$(BIN)/uv pip install -q -p $(PY) -c requirements.lock -e .
+	@touch $@
+
+# The dev profile includes the run profile, so it refreshes both stamps.
+$(STAMP_DEV): pyproject.toml requirements.lock | $(VENV)/.uv
+	@$(BIN)/uv pip install -q -p $(PY) -c requirements.lock -e '.[$(DEV_EXTRAS)]'
+	@touch $@ $(STAMP_RUN)
+
+install: $(STAMP_RUN)
+
+install-dev: $(STAMP_DEV)
 
 # dbt's manifest, which the Dagster code location loads.
 manifest: install
@@ -55,24 +72,22 @@ run: manifest $(DEMO_KEY_FILE)
 	  $(BIN)/flex-usage refresh --landing "$(FLEX_LANDING_DIR)"
 
 dev: manifest $(DEMO_KEY_FILE)
-	@mkdir -p .dagster_home && cp -n orchestration/dagster.yaml .dagster_home/dagster.yaml || true
-	@DAGSTER_HOME=$(CURDIR)/.dagster_home \
-	  FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
-	  $(BIN)/dagster dev -m orchestration.definitions
+	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
+	  exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
-test: manifest
+test: install-dev manifest
 	@$(BIN)/pytest -n 2 --dist loadfile -q --durations=10
 
-lint: install
+lint: install-dev
 	@$(BIN)/ruff check orchestration tests bench
 	@$(BIN)/ruff format --check orchestration tests bench
 	@cd dbt_project && FLEX_WAREHOUSE=":memory:" ../$(BIN)/sqlfluff lint models tests --processes 2
 
-format: install
+format: install-dev
 	@$(BIN)/ruff check --fix orchestration tests bench
 	@$(BIN)/ruff format orchestration tests bench
 
-bench: manifest
+bench: install-dev manifest
 	@$(PY) -m bench.run --scale $(SCALE)
 
 clean:

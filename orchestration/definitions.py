@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -21,7 +18,7 @@ from orchestration.jobs import (
     refresh_job,
 )
 from orchestration.resources import ExportsResource, LandingResource, WarehouseResource
-from orchestration.settings import Settings
+from orchestration.settings import Settings, dbt_executable
 
 
 def build_resources(settings: Settings) -> dict:
@@ -34,7 +31,7 @@ def build_resources(settings: Settings) -> dict:
         "exports": ExportsResource(path=str(settings.exports_dir)),
         "dbt": DbtCliResource(
             project_dir=dbt_project(),
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            dbt_executable=dbt_executable(),
             target=settings.dbt_target,
             global_config_flags=["--no-use-colors"],
         ),

@@ -10,6 +10,7 @@ import dagster as dg
 from orchestration.assets.exports import TEAMS, team_workbook
 from orchestration.assets.ingest import DELIVERIES
 from orchestration.ingest import deliveries as dlv
+from orchestration.locks import WarehouseBusyError
 from orchestration.settings import Settings
 from orchestration.warehouse import (
     UncheckedReportsError,
@@ -118,16 +119,34 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext):
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def new_delivery_sensor(context: dg.SensorEvaluationContext):
-    """Start a refresh when a new (or re-delivered) complete delivery appears."""
+    """Start a refresh when a complete delivery appears that the warehouse has not loaded
+    as delivered (new, or re-delivered since).
+
+    What is pending is read from the warehouse itself, so deliveries a CLI refresh
+    (`make run`) already loaded start nothing. The cursor holds the deliveries of the
+    last request, so one pending delivery is requested once, not on every tick while
+    its run is queued or running.
+    """
     settings = Settings.from_env()
     complete = dlv.discover(settings.landing_dir, None)
     if not complete:
         return dg.SkipReason(f"no complete delivery in {settings.landing_dir}")
-    fingerprint = ",".join(f"{d.delivery_date}:{d.manifest_sha256}" for d in complete)
-    if fingerprint == context.cursor:
-        return dg.SkipReason("no new complete delivery")
+    try:
+        loaded = loaded_manifests(settings.warehouse, busy_is_empty=False)
+    except WarehouseBusyError:
+        return dg.SkipReason("the warehouse is being written; looking again next tick")
+    pending = {
+        f"{d.delivery_date}:{d.manifest_sha256}"
+        for d in complete
+        if loaded.get(d.delivery_date) != d.manifest_sha256
+    }
+    if not pending:
+        return dg.SkipReason("every complete delivery is loaded")
+    requested = set(context.cursor.split(",")) if context.cursor else set()
+    if pending <= requested:
+        return dg.SkipReason("no new complete delivery since the last request")
     newest = max(d.delivery_date for d in complete)
-    context.update_cursor(fingerprint)
+    context.update_cursor(",".join(sorted(pending)))
     request = delivery_run_request(
         context.instance, settings.landing_dir, settings.warehouse, newest, run_key=None
     )

@@ -1,5 +1,8 @@
 """`refresh`: run the same Dagster jobs the schedule runs, in this process.
 
+The runs are recorded in the shared instance (see :mod:`orchestration.instance`), so
+the UI lists them and the new-delivery sensor sees what they loaded.
+
 1. refresh_job over the complete deliveries dated on or before the as-of date
    (ingest of the new or re-delivered ones, user hashes, dbt build + tests);
 2. exports_job over every active team (the nightly workbooks), only when 1 succeeded.
@@ -8,8 +11,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from orchestration import privacy
 from orchestration import warehouse as wh
 from orchestration.definitions import build_definitions
 from orchestration.ingest import deliveries as dlv
+from orchestration.instance import cli_run_tags, fail_abandoned_cli_runs, open_instance
 from orchestration.jobs import (
     delivery_run_request,
     exports_run_config,
@@ -60,19 +62,6 @@ class RefreshResult:
     checks_failed: int = 0
     checks_warned: int = 0
     workbooks: list[Path] = field(default_factory=list)
-
-
-@contextmanager
-def _instance() -> Iterator[dg.DagsterInstance]:
-    """The persistent instance under DAGSTER_HOME, else a throw-away one, entered.
-
-    Entering the instance installs its definitions-state storage for the block, so
-    loading the definitions never sees a storage left behind by another, already
-    collected instance of this process (Dagster keeps it in a context variable).
-    """
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with instance or dg.DagsterInstance.ephemeral() as entered:
-        yield entered
 
 
 # Progress lines (one per delivery, per dbt node, per step) without Dagster's debug chatter.
@@ -168,14 +157,15 @@ def refresh(
 
     defs = build_definitions(settings)
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
-    with refresh_lock(settings.warehouse), _instance() as instance:
+    with refresh_lock(settings.warehouse), open_instance() as instance:
+        fail_abandoned_cli_runs(instance)
         request = delivery_run_request(
             instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
         )
         result = defs.resolve_job_def("refresh_job").execute_in_process(
             run_config={**refresh_run_config(as_of, full_refresh), **CONSOLE_INFO},
             instance=instance,
-            tags=request.tags,
+            tags={**request.tags, **cli_run_tags()},
             raise_on_error=False,
         )
         _collect(result, summary)
@@ -188,7 +178,10 @@ def refresh(
                 exports = defs.resolve_job_def("exports_job").execute_in_process(
                     run_config={**exports_run_config(as_of), **CONSOLE_INFO},
                     instance=instance,
-                    tags=partition_range_tags(ordered_teams(instance, teams)),
+                    tags={
+                        **partition_range_tags(ordered_teams(instance, teams)),
+                        **cli_run_tags(),
+                    },
                     raise_on_error=False,
                 )
                 if not exports.success:

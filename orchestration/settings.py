@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (the virtual environment's), so dbt runs
+    whether or not that environment's ``bin`` folder is on PATH."""
+    return str(Path(sys.executable).parent / "dbt")
+
 
 ENV_LANDING = "FLEX_LANDING_DIR"
 ENV_WAREHOUSE = "FLEX_WAREHOUSE"

@@ -52,11 +52,12 @@ def reports_file(warehouse: Path, dbt_target: str) -> Path:
     return warehouse
 
 
-def loaded_manifests(warehouse: Path) -> dict[date, str]:
+def loaded_manifests(warehouse: Path, busy_is_empty: bool = True) -> dict[date, str]:
     """Delivery date -> manifest sha256 of what the warehouse has loaded.
 
-    Empty when the warehouse does not exist yet or cannot be read right now
-    (a writer holds it): then every delivery is treated as pending.
+    Empty when the warehouse does not exist yet or has no delivery table. When a
+    writer holds it, empty as well (every delivery then counts as pending), or,
+    with ``busy_is_empty=False``, :class:`WarehouseBusyError`.
     """
     if not warehouse.exists():
         return {}
@@ -65,8 +66,12 @@ def loaded_manifests(warehouse: Path) -> dict[date, str]:
             rows = con.execute(
                 "select delivery_date, manifest_sha256 from raw.deliveries"
             ).fetchall()
-    except (duckdb.Error, WarehouseBusyError):
+    except duckdb.Error:
         return {}
+    except WarehouseBusyError:
+        if busy_is_empty:
+            return {}
+        raise
     return dict(rows)
 
 

@@ -7,6 +7,18 @@ import subprocess
 
 import pytest
 
+from orchestration.instance import ENV_DAGSTER_HOME
+
+
+@pytest.fixture(autouse=True, scope="session")
+def dagster_home(tmp_path_factory):
+    """Every test (and the CLI processes it starts) records its runs in a throw-away
+    Dagster instance, never in the project's .dagster_home/."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_DAGSTER_HOME, str(home))
+        yield home
+
 
 def _java_major() -> int | None:
     """The major version of the `java` on PATH, or None when there is none."""

@@ -92,6 +92,7 @@ def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
     write_delivery(tmp_path, "2026-03-01")
     (tmp_path / "2026-03-02").mkdir()  # still being written: no manifest
     monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "not_built_yet.duckdb"))
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(instance=instance)
         first = new_delivery_sensor(context)

@@ -40,7 +40,6 @@ def test_the_hazard_breaks_loading_without_an_entered_instance(tmp_path):
 @pytest.mark.usefixtures("collected_instance_left_installed")
 def test_refresh_runs_despite_a_collected_instance_left_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     landing = small_landing(tmp_path / "landing", end=date(2026, 1, 7), teams=2)
     result = refresh(landing, None, tmp_path / "wh.duckdb", tmp_path / "exports", False)
     assert result.as_of == date(2026, 1, 7)

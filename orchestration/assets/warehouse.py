@@ -17,12 +17,13 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.assets.ingest import WRITER_POOL
 from orchestration.faults import crash_point
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
-from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE
+from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE, dbt_executable
 from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
 from orchestration.warehouse import release, withdraw_release
 
@@ -30,11 +31,23 @@ from orchestration.warehouse import release, withdraw_release
 KEEP_DBT_INVOCATIONS = 10
 
 
+def _parse(project: DbtProject) -> None:
+    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+        ["parse", "--quiet"], target_path=project.target_path
+    ).wait()
+
+
 @cache
 def dbt_project() -> DbtProject:
-    """The dbt project, its manifest prepared by `make manifest` (or by `dagster dev`)."""
+    """The dbt project, its manifest prepared by `make manifest` (or by `dagster dev`).
+
+    Under `dagster dev` the manifest is re-parsed on load, as dagster-dbt's
+    ``prepare_if_dev`` does, but with the dbt of this Python's environment: that one
+    looks ``dbt`` up on PATH, which lacks it unless the environment is activated.
+    """
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
+    if project.preparer.using_dagster_dev():
+        run_with_concurrent_update_guard(project.manifest_path, _parse, project=project)
     return project
 
 
