@@ -163,7 +163,7 @@ def assert_isolated_and_private(state, team_id, expected, actual, key, label):
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", KEY)
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     for name in ("FLEX_LANDING_DIR", "FLEX_WAREHOUSE", "FLEX_EXPORTS_DIR", "FLEX_DBT_TARGET"):
         monkeypatch.delenv(name, raising=False)
     landing, exports = tmp_path / "landing", tmp_path / "exports"

@@ -42,7 +42,10 @@ def _server_user() -> dict:
 def postgres():
     """A cluster in a temp folder on a free loopback port; its connection settings."""
     if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"no PostgreSQL server in {PG_BIN}: apt-get install postgresql")
+        reason = f"no PostgreSQL server in {PG_BIN} (apt-get install postgresql-15)"
+        if os.environ.get("FLEX_REQUIRE_POSTGRES") == "1":  # CI: never skipped
+            pytest.fail(reason)
+        pytest.skip(reason)
     owner = _server_user()
     root = Path(tempfile.mkdtemp(prefix="flex_pg_"))
     if owner:
