@@ -10,19 +10,18 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
-
-def dbt_executable() -> str:
-    """The dbt installed next to this Python (the virtual environment's), so dbt runs
-    whether or not that environment's ``bin`` folder is on PATH."""
-    return str(Path(sys.executable).parent / "dbt")
-
-
 ENV_LANDING = "FLEX_LANDING_DIR"
 ENV_WAREHOUSE = "FLEX_WAREHOUSE"
 ENV_EXPORTS = "FLEX_EXPORTS_DIR"
 ENV_PII_KEY = "FLEX_PII_HASH_KEY"
 ENV_REJECT_THRESHOLD = "FLEX_REJECT_THRESHOLD"
 ENV_DBT_TARGET = "FLEX_DBT_TARGET"
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (the virtual environment's), so dbt runs
+    whether or not that environment's ``bin`` folder is on PATH."""
+    return str(Path(sys.executable).parent / "dbt")
 
 
 @dataclass(frozen=True)
