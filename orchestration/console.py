@@ -8,6 +8,7 @@ short stage prints nothing but its stage line.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 BAR_WIDTH = 30
@@ -27,8 +28,16 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 class Console:
     """Writes stage lines and progress to ``stream`` (the real stdout of the CLI)."""
 
-    def __init__(self, stream: TextIO, *, bars: bool = True, interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        bars: bool = True,
+        interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
+        self.clock = clock
         self.tty = bars and stream.isatty()
         self.bars = bars
         self.interval = interval
@@ -54,7 +63,7 @@ class Console:
         """``done`` of ``total`` items of stage ``name``."""
         if not self.bars or total <= 0:
             return
-        now = time.monotonic()
+        now = self.clock()
         started = self._started.setdefault(name, now)
         if self.tty:
             filled = BAR_WIDTH * min(done, total) // total
