@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 BAR_WIDTH = 30
-NAME_WIDTH = 12
+NAME_WIDTH = 13
 
 
 def number(value: int) -> str:

@@ -235,17 +235,17 @@ def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_elsewhere():
     for done in range(1, 7):  # at t = 0, 1, 2.5, 3, 5.5, 6
         console.progress("ingest", done * 1000, 6000)
     assert plain.getvalue().splitlines() == [
-        "ingest      3,000 of 6,000 …",  # first line 2 s after the start (t = 2.5)
-        "ingest      5,000 of 6,000 …",  # then every 2 s (t = 5.5)
+        "ingest       3,000 of 6,000 …",  # first line 2 s after the start (t = 2.5)
+        "ingest       5,000 of 6,000 …",  # then every 2 s (t = 5.5)
     ]
     terminal = _Terminal()
     bar = Console(terminal)
     bar.progress("dbt build", 15, 30)
     bar.stage("dbt build", "30 models built", 1234.56)
     assert terminal.getvalue() == (
-        f"\rdbt build   [{'#' * 15}{'.' * 15}] 15/30"
+        f"\rdbt build    [{'#' * 15}{'.' * 15}] 15/30"
         "\r\033[K"
-        "dbt build   30 models built (1,234.6 s)\n"
+        "dbt build    30 models built (1,234.6 s)\n"
     )
     quiet = io.StringIO()
     Console(quiet, bars=False).progress("ingest", 1, 2)
