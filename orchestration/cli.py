@@ -65,7 +65,7 @@ example:
   flex-usage refresh --as-of 2026-11-27
 
 Prints one line per stage (ingest, user hashes, dbt build, checks, release,
-workbooks) with counts and seconds, a progress bar on a terminal (a line every
+exports) with counts and seconds, a progress bar on a terminal (a line every
 10 s otherwise), then a summary naming every warning and failure.
 Exit status: 0 done (or nothing to refresh), 1 failed (one `error:` line per
 failure on stderr), 130 interrupted. A second refresh of the same warehouse

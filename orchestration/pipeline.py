@@ -91,7 +91,7 @@ def _instance() -> Iterator[dg.DagsterInstance]:
 
 # Dagster's console log: INFO shows one line per delivery, dbt node and step (--verbose).
 CONSOLE_LEVEL = "INFO"
-# Step key -> the stage it belongs to, in failure lines.
+# Step key -> the stage it belongs to, in stage lines and failure lines.
 STAGE_NAMES = {
     "raw_deliveries": "ingest",
     "raw__user_hashes": "user hashes",
@@ -134,8 +134,11 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
         else:
             text = " ".join(data.error.message.split()) if data.error else "unknown error"
             lines.append(f"{stage}: {text} {TRACEBACK_HINT}")
+    named = " ".join(lines)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            if f" {evaluation.check_name} (" in named:  # a dbt test its step already named
+                continue
             lines.append(f"check {_check_text(evaluation, 'failed')}")
     return lines or [f"the run {result.run_id} failed {TRACEBACK_HINT}"]
 

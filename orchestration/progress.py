@@ -19,18 +19,14 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.console import Console, number, plural
+from orchestration.pipeline import STAGE_NAMES
 
-# Step key -> stage name. Every other step of a refresh runs checks.
-STAGES = {
-    "raw_deliveries": "ingest",
-    "raw__user_hashes": "user hashes",
-    "warehouse_models": "dbt build",
-    "reports__release": "release",
-    "exports__team_workbook": "workbooks",
-}
+# Every step of a refresh that is not a stage of STAGE_NAMES runs checks.
 CHECKS_STAGE = "checks"
 # Steps whose warnings are Dagster's or dagster-dbt's notes to developers, not the operator's.
 QUIET_WARNING_STEPS = {"warehouse_models"}
+# Dagster's note on a step left out after a failure upstream: the failure is the news.
+SKIPPED_STEP_NOTE = "Dependencies for step"
 
 # dbt's statuses other than OK (model built) and PASS (test passed), in words.
 DBT_TROUBLE = {
@@ -81,7 +77,7 @@ class RunProgress:
         if not meta or not meta.get("step_key"):
             return
         step, event = meta["step_key"], meta.get("dagster_event")
-        stage = STAGES.get(step, CHECKS_STAGE)
+        stage = STAGE_NAMES.get(step, CHECKS_STAGE)
         if event is None:
             self._on_message(step, stage, record.levelno, meta.get("orig_message", ""))
         elif event.event_type == dg.DagsterEventType.STEP_START:
@@ -109,7 +105,11 @@ class RunProgress:
         counted = _COUNTED.match(text)
         if counted:
             self.console.progress(stage, int(counted[1]), int(counted[2]))
-        elif level >= logging.WARNING and step not in QUIET_WARNING_STEPS:
+        elif (
+            level >= logging.WARNING
+            and step not in QUIET_WARNING_STEPS
+            and not text.startswith(SKIPPED_STEP_NOTE)
+        ):
             self.warnings.append(f"{stage}: {text}")
 
     def _on_check(self, evaluation) -> None:
@@ -156,7 +156,7 @@ class RunProgress:
             return ", ".join(parts)
         if stage == "release":
             return f"reports as of {meta.get('as_of', '?')} released to the exports"
-        if stage == "workbooks":
+        if stage == "exports":
             written = meta.get("workbooks", len(meta.get("workbook_paths", [])))
             return f"{plural(written, 'workbook')} written"
         return ""

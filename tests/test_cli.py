@@ -197,13 +197,12 @@ def test_refresh_prints_a_line_per_stage_and_fits_a_screen(first_run):
     lines = [line for line in out.splitlines() if not line.endswith(" …")]
     assert len(lines) <= 10, out
     assert all(
-        re.fullmatch(r"(ingest|dbt build|workbooks) +[0-9,]+ of [0-9,]+ …", line)
-        for line in progress
+        re.fullmatch(r"(ingest|dbt build|exports) +[0-9,]+ of [0-9,]+ …", line) for line in progress
     ), progress
     # Dagster's and dbt's logs only with --verbose (Dagster may print its one-time
     # telemetry notice on a new DAGSTER_HOME)
     assert " - dagster - " not in err and "dbt" not in err, err
-    stages = ["ingest", "user hashes", "dbt build", "release", "checks", "workbooks"]
+    stages = ["ingest", "user hashes", "dbt build", "release", "checks", "exports"]
     for stage in stages:  # each once, with its seconds
         (line,) = [line for line in lines if line.startswith(f"{stage}  ")]  # noqa: RUF015
         assert re.search(r" \([0-9,]+\.[0-9] s\)$", line), line
@@ -271,6 +270,24 @@ def test_full_disk_names_team_path_and_reason_and_counts_published(
     assert f"; {len(published)} workbook{'s' if len(published) != 1 else ''} written" in out
     assert "Traceback" not in out + err
     assert stray_files(exports) == []
+
+
+def test_failed_dbt_build_names_each_model_its_file_and_the_reason(
+    built, tmp_path, monkeypatch, capsys
+):
+    landing, warehouse, exports = _copy_of(built, tmp_path)
+    monkeypatch.setenv("FLEX_DUCKDB_MEMORY_LIMIT", "1MB")  # far too little for the models
+    assert main(refresh_args(landing, warehouse, exports)) == 1
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    pattern = (
+        r"error: dbt build: (model|test) \w+ \(models/[\w/]+\.(sql|yml)\): Out of Memory Error: .+"
+    )
+    assert lines and all(re.fullmatch(pattern, line) for line in lines), err
+    assert any(line.startswith("error: dbt build: model ") for line in lines)
+    assert len(lines) == len(set(lines)), "each failure once (dbt tests are also checks)"
+    assert "Traceback" not in out + err and "dbt build    FAILED: " in out
+    assert not wh.release_path(warehouse).exists()
 
 
 def test_read_only_exports_folder_names_the_path(built, tmp_path, monkeypatch):
