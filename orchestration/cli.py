@@ -4,6 +4,7 @@ look inside (status, quarantine)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -356,27 +357,19 @@ def _refresh_locked(args: argparse.Namespace) -> int:
     progress = RunProgress(console)
     started = time.monotonic()
     failures: list[str] = []
+    # Quiet: Dagster's console log off, dbt's node lines counted and dropped.
+    capture = contextlib.nullcontext() if args.verbose else progress.capturing_dbt_output()
     try:
-        if args.verbose:
+        with capture:
             result = refresh(
                 args.landing,
                 args.as_of,
                 args.warehouse,
                 args.exports,
                 full_refresh=args.full_refresh,
+                console_level="INFO" if args.verbose else "CRITICAL",
                 progress=progress,
             )
-        else:
-            with progress.capturing_dbt_output():
-                result = refresh(
-                    args.landing,
-                    args.as_of,
-                    args.warehouse,
-                    args.exports,
-                    full_refresh=args.full_refresh,
-                    console_level="CRITICAL",
-                    progress=progress,
-                )
         outcome = "done"
     except NothingToRefresh as news:
         print(news)
@@ -481,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         lines = [line for line in str(err).splitlines() if line.strip()] or [repr(err)]
+        if isinstance(err, OSError) and err.filename:  # e.g. an on-demand export's folder
+            from orchestration.exports.errors import describe_os_error
+
+            lines = [describe_os_error(err)]
         for line in lines:
             print(f"error: {line}", file=sys.stderr)
         return 1

@@ -250,3 +250,13 @@ def test_progress_is_a_bar_on_a_terminal_and_periodic_lines_elsewhere():
     quiet = io.StringIO()
     Console(quiet, bars=False).progress("ingest", 1, 2)
     assert quiet.getvalue() == ""
+
+
+def test_a_file_system_error_is_one_plain_line_naming_the_path(tmp_path, capsys):
+    blocked = tmp_path / "landing"
+    blocked.write_text("a file where the landing folder should be")
+    args = ["--start", "2026-01-05", "--end", "2026-01-06", "--teams", "1"]
+    assert main(["generate", "--landing", str(blocked / "deeper"), *args]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {blocked}: a file is in the way where a folder should be\n"
+    )
