@@ -71,13 +71,56 @@ def reader_lock(
     )
 
 
-def refresh_lock(warehouse: Path) -> contextlib.AbstractContextManager:
-    """Held for a whole refresh: a second refresh of the same warehouse stops at once."""
-    path = warehouse.with_name(warehouse.name + ".refresh.lock")
-    return _flock(
+# Refresh locks this process holds (path -> depth): the CLI takes the lock before it
+# loads Dagster, and the refresh it then starts takes it again without waiting on itself.
+_held_refresh_locks: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def refresh_lock(warehouse: Path) -> Iterator[None]:
+    """Held for a whole refresh: a second refresh of the same warehouse stops at once.
+
+    Re-entrant within a process (flock would refuse a second descriptor of this process).
+    """
+    path = refresh_lock_path(warehouse)
+    if path in _held_refresh_locks:
+        _held_refresh_locks[path] += 1
+        try:
+            yield
+        finally:
+            _held_refresh_locks[path] -= 1
+        return
+    with _flock(
         path,
         fcntl.LOCK_EX,
         0.0,
         f"another refresh of {warehouse} is running; it was left alone. "
         "Run again when it has finished.",
-    )
+    ):
+        _held_refresh_locks[path] = 1
+        try:
+            yield
+        finally:
+            del _held_refresh_locks[path]
+
+
+def refresh_lock_path(warehouse: Path) -> Path:
+    path = Path(os.path.abspath(warehouse))
+    return path.with_name(path.name + ".refresh.lock")
+
+
+def refresh_running(warehouse: Path) -> bool:
+    """True while a refresh (of another process) holds the warehouse's refresh lock."""
+    path = refresh_lock_path(warehouse)
+    if path in _held_refresh_locks:
+        return True
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -32,16 +33,26 @@ from orchestration.jobs import (
 from orchestration.locks import refresh_lock
 from orchestration.settings import Settings
 
+if TYPE_CHECKING:
+    from orchestration.progress import RunProgress
+
 
 class RefreshError(RuntimeError):
     """A refresh could not complete; the message names the delivery, file or check.
 
+    ``failures`` has one line per failure (what, where, why in plain words);
     ``summary`` holds what the refresh did before it stopped, when it got that far.
     """
 
-    def __init__(self, message: str, summary: RefreshResult | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        summary: RefreshResult | None = None,
+        failures: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.summary = summary
+        self.failures = failures or [message]
 
 
 class NothingToRefresh(RuntimeError):
@@ -62,10 +73,22 @@ class RefreshResult:
     checks_failed: int = 0
     checks_warned: int = 0
     workbooks: list[Path] = field(default_factory=list)
+    # One line per warning check that failed: check, asset and message.
+    warnings: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
 
 
-# Progress lines (one per delivery, per dbt node, per step) without Dagster's debug chatter.
-CONSOLE_INFO = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+# Dagster's console log: INFO shows one line per delivery, dbt node and step (--verbose).
+CONSOLE_LEVEL = "INFO"
+# Step key -> the stage it belongs to, in stage lines and failure lines.
+STAGE_NAMES = {
+    "raw_deliveries": "ingest",
+    "raw__user_hashes": "user hashes",
+    "warehouse_models": "dbt build",
+    "reports__release": "release",
+    "exports__team_workbook": "exports",
+}
+TRACEBACK_HINT = "(traceback: rerun with --verbose, or see the run in the Dagster UI)"
 
 
 def _require_hash_key_if_needed(landing: Path, as_of: date) -> None:
@@ -77,24 +100,46 @@ def _require_hash_key_if_needed(landing: Path, as_of: date) -> None:
         privacy.hash_key(required=True)
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failure of the run: the stage, then what, where and why.
+
+    A step that failed with ``dg.Failure`` gives its ``failures`` metadata (a list of
+    lines) or its description; any other exception gives its type and message.
+    """
     lines = []
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data:
-            error = event.step_failure_data.error
-            text = error.message.strip() if error else "unknown error"
-            lines.append(f"step {event.step_key} failed: {text}")
+        if not (event.is_step_failure and event.step_failure_data):
+            continue
+        stage = STAGE_NAMES.get(event.step_key, event.step_key)
+        data = event.step_failure_data
+        user = data.user_failure_data
+        if user is not None and "failures" in user.metadata:
+            lines += [f"{stage}: {line}" for line in user.metadata["failures"].value]
+        elif user is not None and user.description:
+            described = [line.strip() for line in user.description.splitlines() if line.strip()]
+            if len(described) > 1 and described[0].endswith(":"):
+                described = described[1:]  # a heading over the lines that name each failure
+            lines += [f"{stage}: {line}" for line in described]
+        else:
+            text = " ".join(data.error.message.split()) if data.error else "unknown error"
+            lines.append(f"{stage}: {text} {TRACEBACK_HINT}")
+    named = " ".join(lines)
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-            detail = f": {evaluation.description}" if evaluation.description else ""
-            lines.append(
-                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} "
-                f"failed{detail}"
-            )
-    return "\n".join(lines) or "the refresh run failed"
+            if f" {evaluation.check_name} (" in named:  # a dbt test its step already named
+                continue
+            lines.append(f"check {_check_text(evaluation, 'failed')}")
+    return lines or [f"the run {result.run_id} failed {TRACEBACK_HINT}"]
+
+
+def _check_text(evaluation, outcome: str) -> str:
+    detail = " ".join((evaluation.description or "").split())
+    where = evaluation.asset_key.to_user_string()
+    return f"{evaluation.check_name} on {where} {outcome}" + (f": {detail}" if detail else "")
 
 
 def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
+    summary.run_ids.append(result.run_id)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         if mat.asset_key == dg.AssetKey(["raw", "usage"]):
@@ -107,6 +152,7 @@ def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
             summary.checks_passed += 1
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
             summary.checks_warned += 1
+            summary.warnings.append(f"check {_check_text(evaluation, 'warned')}")
         else:
             summary.checks_failed += 1
 
@@ -122,7 +168,25 @@ def _written_workbooks(result: dg.ExecuteInProcessResult) -> list[Path]:
         meta = event.event_specific_data.materialization.metadata
         if "workbook_paths" in meta:
             paths |= {Path(p) for p in meta["workbook_paths"].value}
+    for event in result.all_events:  # a failed step still names the workbooks it published
+        failure = event.step_failure_data if event.is_step_failure else None
+        if failure and failure.user_failure_data:
+            meta = failure.user_failure_data.metadata
+            if "workbook_paths" in meta:
+                paths |= {Path(p) for p in meta["workbook_paths"].value}
     return sorted(paths)
+
+
+def _job(defs: dg.Definitions, name: str, progress: RunProgress | None) -> dg.JobDefinition:
+    job = defs.resolve_job_def(name)
+    if progress is None:
+        return job
+    return job.with_logger_defs({**job.loggers, "flex_progress": progress.logger_def()})
+
+
+def _loggers(console_level: str, progress: RunProgress | None) -> dict:
+    loggers = {"console": {"config": {"log_level": console_level}}}
+    return {"loggers": {**loggers, **({"flex_progress": {}} if progress else {})}}
 
 
 def refresh(
@@ -132,8 +196,15 @@ def refresh(
     exports_dir: Path | None = None,
     write_exports: bool = True,
     full_refresh: bool = False,
+    *,
+    console_level: str = CONSOLE_LEVEL,
+    progress: RunProgress | None = None,
 ) -> RefreshResult:
-    """Ingest, build and export as of ``as_of`` (default: the newest complete delivery)."""
+    """Ingest, build and export as of ``as_of`` (default: the newest complete delivery).
+
+    ``console_level`` is the level of Dagster's console log (``CRITICAL`` silences it);
+    ``progress`` receives every event of the runs as they happen.
+    """
     env = Settings.from_env()
     settings = Settings(
         landing_dir=Path(landing_dir).resolve(),
@@ -162,21 +233,27 @@ def refresh(
         request = delivery_run_request(
             instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
         )
-        result = defs.resolve_job_def("refresh_job").execute_in_process(
-            run_config={**refresh_run_config(as_of, full_refresh), **CONSOLE_INFO},
+        result = _job(defs, "refresh_job", progress).execute_in_process(
+            run_config={
+                **refresh_run_config(as_of, full_refresh),
+                **_loggers(console_level, progress),
+            },
             instance=instance,
             tags={**request.tags, **cli_run_tags()},
             raise_on_error=False,
         )
+        if progress:
+            progress.end_of_job()
         _collect(result, summary)
         if not result.success:
-            raise RefreshError(_failure_message(result), summary)
+            failures = _failures(result)
+            raise RefreshError("\n".join(failures), summary, failures)
         if write_exports:
             teams = wh.active_teams(wh.reports_file(settings.warehouse, settings.dbt_target), as_of)
             if teams:
                 instance.add_dynamic_partitions("teams", teams)
-                exports = defs.resolve_job_def("exports_job").execute_in_process(
-                    run_config={**exports_run_config(as_of), **CONSOLE_INFO},
+                exports = _job(defs, "exports_job", progress).execute_in_process(
+                    run_config={**exports_run_config(as_of), **_loggers(console_level, progress)},
                     instance=instance,
                     tags={
                         **partition_range_tags(ordered_teams(instance, teams)),
@@ -184,7 +261,9 @@ def refresh(
                     },
                     raise_on_error=False,
                 )
-                if not exports.success:
-                    raise RefreshError(_failure_message(exports), summary)
+                summary.run_ids.append(exports.run_id)
                 summary.workbooks = _written_workbooks(exports)
+                if not exports.success:
+                    failures = _failures(exports)
+                    raise RefreshError("\n".join(failures), summary, failures)
     return summary

@@ -1,9 +1,14 @@
 """`flex-usage` end to end: idempotence, clear failures, locking, deliveries arriving mid-run."""
 
+import csv
+import io
 import os
+import re
 import shutil
 import subprocess
 import time
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -31,17 +36,23 @@ def _env(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One landing folder refreshed once: (landing, warehouse, exports)."""
+def first_run(tmp_path_factory):
+    """One landing folder refreshed once: (landing, warehouse, exports), stdout, stderr."""
     base = tmp_path_factory.mktemp("built")
     landing = small_landing(base / "landing")
     warehouse, exports = base / "wh.duckdb", base / "exports"
     (base / "dagster_home").mkdir()
-    with pytest.MonkeyPatch.context() as mp:
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, redirect_stdout(out), redirect_stderr(err):
         mp.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
         mp.setenv("DAGSTER_HOME", str(base / "dagster_home"))  # keeps the run's events
         assert main(refresh_args(landing, warehouse, exports)) == 0
-    return landing, warehouse, exports
+    return (landing, warehouse, exports), out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def built(first_run):
+    return first_run[0]
 
 
 def _copy_of(built, tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -166,15 +177,152 @@ def test_invalid_delivery_loads_nothing_and_names_the_file(built, tmp_path, caps
     assert not (tmp_path / "exports").exists(), "no export from a failed refresh"
 
 
-def test_unwritable_exports_folder_fails_clearly(built, tmp_path, capsys):
-    landing, warehouse, _ = built
-    copy = tmp_path / "wh.duckdb"
-    shutil.copy(warehouse, copy)
-    blocked = tmp_path / "exports"
+def _records(landing: Path) -> int:
+    """CSV records (not header lines) in every delivery of ``landing``, counted here."""
+    total = 0
+    for path in landing.glob("*/*.csv"):
+        with open(path, newline="", encoding="utf-8") as handle:
+            total += sum(1 for _ in csv.reader(handle)) - 1
+    return total
+
+
+def _active_teams(landing: Path, day: str) -> list[str]:
+    with open(landing / day / "teams.csv", newline="", encoding="utf-8") as handle:
+        return sorted(r["team_id"] for r in csv.DictReader(handle) if r["status"] == "active")
+
+
+def test_refresh_prints_a_line_per_stage_and_fits_a_screen(first_run):
+    (landing, warehouse, _), out, err = first_run
+    progress = [line for line in out.splitlines() if line.endswith(" …")]  # every 10 s
+    lines = [line for line in out.splitlines() if not line.endswith(" …")]
+    assert len(lines) <= 10, out
+    assert all(
+        re.fullmatch(r"(ingest|dbt build|exports) +[0-9,]+ of [0-9,]+ …", line) for line in progress
+    ), progress
+    # Dagster's and dbt's logs only with --verbose (Dagster may print its one-time
+    # telemetry notice on a new DAGSTER_HOME)
+    assert " - dagster - " not in err and "dbt" not in err, err
+    stages = ["ingest", "user hashes", "dbt build", "release", "checks", "exports"]
+    for stage in stages:  # each once, with its seconds
+        (line,) = [line for line in lines if line.startswith(f"{stage}  ")]  # noqa: RUF015
+        assert re.search(r" \([0-9,]+\.[0-9] s\)$", line), line
+    assert not any(" START " in line or " PASS " in line for line in lines)
+    deliveries = len([p for p in landing.iterdir() if (p / "manifest.json").exists()])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+    finally:
+        con.close()
+    loaded = _records(landing) - quarantined
+    assert loaded >= 1_000, "the thousands separator is exercised"
+    summary = next(line for line in lines if line.startswith("refresh as of"))
+    assert summary.startswith(f"refresh as of {LAST_DAY} done in ")
+    assert f": {deliveries} deliveries ingested, {loaded:,} rows loaded, " in summary
+    assert f"{quarantined:,} rows quarantined" in summary
+    teams = _active_teams(landing, LAST_DAY)
+    assert summary.endswith(f"; {len(teams)} workbooks written")
+    assert f"{deliveries} deliveries ingested (0 unchanged), {loaded:,} rows loaded" in out
+    assert "warning" not in out
+
+
+def test_unwritable_exports_folder_fails_clearly_and_names_the_warnings(built, tmp_path, capsys):
+    landing, warehouse, exports = _copy_of(built, tmp_path)
+    stale = time.time() - 3 * 86400  # the newest delivery arrived three days ago
+    os.utime(landing / LAST_DAY / "manifest.json", (stale, stale))
+    blocked = tmp_path / "blocked"
     blocked.write_text("a file where the exports folder should be")
-    assert main(refresh_args(landing, copy, blocked)) == 1
-    assert str(blocked) in capsys.readouterr().err
+    assert main(refresh_args(landing, warehouse, blocked)) == 1
+    out, err = capsys.readouterr()
+    teams = _active_teams(landing, LAST_DAY)
+    assert err.splitlines() == [
+        f"error: exports: team {team}: {blocked}: a file is in the way where a folder should be"
+        for team in teams
+    ]
+    assert f"refresh as of {LAST_DAY} FAILED" in out and "; 0 workbooks written" in out
+    warning = next(line for line in out.splitlines() if line.startswith("warning: "))
+    assert warning.startswith("warning: check delivery_freshness on ") and "warned: " in warning
+    assert LAST_DAY in warning
     assert blocked.read_text().startswith("a file")
+    assert "refresh as of" in main_status(landing, warehouse, capsys)
+
+
+def main_status(landing: Path, warehouse: Path, capsys) -> str:
+    assert main(["status", "--landing", str(landing), "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert "failures of the last refresh" in out and "warnings of the last refresh" in out
+    return out
+
+
+def test_full_disk_names_team_path_and_reason_and_counts_published(
+    built, tmp_path, monkeypatch, capsys
+):
+    landing, warehouse, _ = _copy_of(built, tmp_path)
+    exports = tmp_path / "fresh-exports"
+    teams = _active_teams(landing, LAST_DAY)
+    victim = teams[-1]
+    monkeypatch.setenv("FLEX_FAULT_OSERROR_AT", f"export.write:ENOSPC:{victim}")
+    assert main(refresh_args(landing, warehouse, exports)) == 1
+    out, err = capsys.readouterr()
+    path = exports / victim / LAST_DAY / f"flex_usage_{victim}_{LAST_DAY}.xlsx"
+    assert err.splitlines() == [f"error: exports: team {victim}: {path}: no space left on the disk"]
+    published = sorted(exports.rglob("*.xlsx"))
+    assert len(published) == len(teams) - 1 and not path.exists()
+    assert f"; {len(published)} workbook{'s' if len(published) != 1 else ''} written" in out
+    assert "Traceback" not in out + err
+    assert stray_files(exports) == []
+
+
+def test_failed_dbt_build_names_each_model_its_file_and_the_reason(
+    built, tmp_path, monkeypatch, capsys
+):
+    landing, warehouse, exports = _copy_of(built, tmp_path)
+    monkeypatch.setenv("FLEX_DUCKDB_MEMORY_LIMIT", "1MB")  # far too little for the models
+    assert main(refresh_args(landing, warehouse, exports)) == 1
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    pattern = (
+        r"error: dbt build: (model|test) \w+ \(models/[\w/]+\.(sql|yml)\): Out of Memory Error: .+"
+    )
+    assert lines and all(re.fullmatch(pattern, line) for line in lines), err
+    assert any(line.startswith("error: dbt build: model ") for line in lines)
+    assert len(lines) == len(set(lines)), "each failure once (dbt tests are also checks)"
+    assert "Traceback" not in out + err and "dbt build    FAILED: " in out
+    assert not wh.release_path(warehouse).exists()
+
+
+def test_read_only_exports_folder_names_the_path(built, tmp_path, monkeypatch):
+    from orchestration.exports.errors import WorkbooksFailedError
+    from orchestration.exports.workbook import write_all_workbooks
+
+    landing, warehouse, _ = built
+    exports = tmp_path / "exports"
+    monkeypatch.setenv("FLEX_FAULT_OSERROR_AT", "export.write:EROFS")
+    with pytest.raises(WorkbooksFailedError) as raised:
+        write_all_workbooks(warehouse, date.fromisoformat(LAST_DAY), exports, workers=2)
+    teams = _active_teams(landing, LAST_DAY)
+    assert raised.value.written == []
+    assert raised.value.failures == [
+        f"team {t}: {exports / t / LAST_DAY / f'flex_usage_{t}_{LAST_DAY}.xlsx'}: "
+        "read-only file system"
+        for t in teams
+    ]
+    assert not list(exports.rglob("*.xlsx"))
+
+
+def test_on_demand_export_of_merged_or_mistyped_team_says_what_to_do(built, capsys):
+    landing, warehouse, exports = built
+    with open(landing / LAST_DAY / "teams.csv", newline="", encoding="utf-8") as handle:
+        merged = next(r for r in csv.DictReader(handle) if r["status"] == "merged")
+    common = ["--warehouse", str(warehouse), "--exports", str(exports), "--types", "usage"]
+    assert main(["export", "--team", merged["team_id"], *common]) == 1
+    err = capsys.readouterr().err
+    assert f"team {merged['team_id']} was merged into {merged['merged_into_team_id']}" in err
+    active = _active_teams(landing, LAST_DAY)[0]
+    typo = active.lower()[:-1]
+    assert main(["export", "--team", typo, *common]) == 1
+    err = capsys.readouterr().err
+    assert f"unknown team {typo}: not an active team as of {LAST_DAY}" in err
+    assert f"closest active ids: {active}" in err
 
 
 def test_delivery_appearing_during_a_run_waits_for_the_next(built, tmp_path, monkeypatch):
@@ -265,7 +413,7 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
     # the message names the check, the delivery and the file; the summary still prints
     gate_line = next(line for line in err.splitlines() if "check reject_rate_gate" in line)
     assert LAST_DAY in gate_line and "usage.csv" in gate_line, err
-    assert "FAILED" in out and "1 deliveries ingested" in out and "1 rows quarantined" in out
+    assert "FAILED" in out and "1 delivery ingested" in out and "1 rows quarantined" in out
     assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered
     assert stray_files(exports) == []
 

@@ -5,6 +5,7 @@ from datetime import date
 import dagster as dg
 
 from orchestration.assets.warehouse import REPORT_MODELS, reports_release
+from orchestration.exports.errors import WorkbooksFailedError
 from orchestration.exports.workbook import write_all_workbooks
 from orchestration.resources import ExportsResource, WarehouseResource
 from orchestration.warehouse import UncheckedReportsError, active_teams, released_as_of
@@ -48,7 +49,23 @@ def team_workbook(
     skipped = sorted(set(context.partition_keys) - active)
     if skipped:
         context.log.warning(f"not active as of {as_of} (no workbook): {', '.join(skipped)}")
-    paths = write_all_workbooks(warehouse.reports_file, as_of, exports.folder, team_ids=teams)
+
+    def progress(done: int, total: int) -> None:
+        context.log.info(f"[{done}/{total}] workbooks written")
+
+    try:
+        paths = write_all_workbooks(
+            warehouse.reports_file, as_of, exports.folder, team_ids=teams, on_progress=progress
+        )
+    except WorkbooksFailedError as err:
+        raise dg.Failure(
+            description=f"{len(err.written)} of {len(teams)} workbooks written; failed: {err}",
+            metadata={
+                "failures": dg.MetadataValue.json(err.failures),
+                "teams_not_attempted": dg.MetadataValue.int(err.not_attempted),
+                "workbook_paths": dg.MetadataValue.json([str(p) for p in err.written]),
+            },
+        ) from err
     context.log.info(f"wrote {len(paths)} workbooks as of {as_of} under {exports.folder}")
     return dg.MaterializeResult(
         metadata={

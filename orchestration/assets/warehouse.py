@@ -8,6 +8,7 @@ once every blocking check upstream of it has passed.
 
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
@@ -27,6 +28,8 @@ from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE, dbt_executabl
 from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
 from orchestration.warehouse import release, withdraw_release
 
+# dbt's message in a failure line is cut to this many characters (the rest is in its logs).
+DBT_MESSAGE_WIDTH = 240
 # Per-run dbt target folders kept for inspection (run_results.json, compiled SQL).
 KEEP_DBT_INVOCATIONS = 10
 
@@ -93,6 +96,33 @@ def model_row_counts(
         con.close()
 
 
+def dbt_failures(target_path: Path, manifest: Mapping[str, Any]) -> list[str]:
+    """One line per dbt node that errored or failed: kind, name, file and dbt's message.
+
+    Read from the build's ``run_results.json``; empty when dbt wrote none (it failed
+    before running any node).
+    """
+    try:
+        results = json.loads((target_path / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return []
+    lines = []
+    for result in results:
+        if result.get("status") not in ("error", "fail"):
+            continue
+        unique_id = result["unique_id"]
+        node = manifest.get("nodes", {}).get(unique_id, {})
+        kind = node.get("resource_type", unique_id.split(".", 1)[0])
+        name = node.get("name", unique_id.rsplit(".", 1)[-1])
+        path = node.get("original_file_path")
+        message = " ".join((result.get("message") or result["status"]).split())
+        message = re.sub(rf"^\w+ Error in {kind} {re.escape(name)} \([^)]*\):? ?", "", message)
+        if len(message) > DBT_MESSAGE_WIDTH:
+            message = message[: DBT_MESSAGE_WIDTH - 1] + "…"
+        lines.append(f"{kind} {name}" + (f" ({path})" if path else "") + f": {message}")
+    return lines
+
+
 def _layer(dbt_resource_props: Mapping[str, Any]) -> str:
     folders = dbt_resource_props.get("fqn", [])[1:-1]
     return folders[0] if folders else "warehouse"
@@ -156,9 +186,15 @@ def warehouse_models(
                 if built == 5:
                     crash_point("dbt.mid_build")
                 events.append(event)
-        except Exception:
+        except Exception as err:
             yield from events  # what did build stays recorded; the step then fails
-            raise
+            failures = dbt_failures(invocation.target_path, invocation.manifest)
+            if not failures:
+                raise
+            raise dg.Failure(
+                description="the dbt build failed:\n" + "\n".join(failures),
+                metadata={"failures": dg.MetadataValue.json(failures)},
+            ) from err
         if spark:
             write_spark_catalog(spark.warehouse_dir, spark.catalog_file)
         # Counted once dbt has exited: its process holds the DuckDB file while it runs.

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from orchestration.faults import crash_point
+from orchestration.faults import crash_point, failure_point
 
 from .errors import ExportError, ExportRequestError
 
@@ -69,6 +69,7 @@ def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            failure_point("export.write", path)
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

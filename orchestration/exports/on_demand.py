@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -57,10 +58,9 @@ def export_on_demand(
     stamp = _utc(now or datetime.now(UTC))
     target = on_demand_dir(Path(exports_dir), request.team_id, stamp.strftime(STAMP_FORMAT))
     with DuckDBReportSource(warehouse) as source:
-        if request.team_id not in source.active_teams(request.as_of):
-            raise ExportRequestError(
-                f"unknown team {request.team_id}: not an active team as of {request.as_of}"
-            )
+        active = source.active_teams(request.as_of)
+        if request.team_id not in active:
+            raise ExportRequestError(_not_active(source, request.team_id, request.as_of, active))
 
         def write(folder: Path) -> list[str]:
             if request.fmt == "csv":
@@ -68,6 +68,21 @@ def export_on_demand(
             return [_write_xlsx(source, request, folder, stamp, max_rows)]
 
         return write_folder_atomically(target, write)
+
+
+def _not_active(source: DuckDBReportSource, team_id: str, as_of: date, active: list[str]) -> str:
+    """Why ``team_id`` gets no export: merged (into which team), or unknown (and the
+    closest active ids, compared case-insensitively)."""
+    survivor = source.merged_into(team_id)
+    if survivor:
+        return (
+            f"team {team_id} was merged into {survivor}: its tokens and history are "
+            f"reported under {survivor}; export --team {survivor}"
+        )
+    by_folded = {team.casefold(): team for team in active}
+    close = difflib.get_close_matches(team_id.casefold(), list(by_folded), n=3, cutoff=0.6)
+    hint = f"; closest active ids: {', '.join(by_folded[c] for c in close)}" if close else ""
+    return f"unknown team {team_id}: not an active team as of {as_of}{hint}"
 
 
 def _validated(

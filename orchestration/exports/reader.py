@@ -86,6 +86,18 @@ class DuckDBReportSource:
         sql = f"SELECT DISTINCT team_id FROM main.{SUMMARY.model} WHERE as_of_date = ? ORDER BY 1"
         return [team_id for (team_id,) in self._fetch(SUMMARY, sql, [as_of]).fetchall()]
 
+    def merged_into(self, team_id: str) -> str | None:
+        """The team ``team_id`` was merged into (newest snapshot), or None."""
+        try:
+            row = self._con.execute(
+                "SELECT merged_into_team_id FROM main.dim_team "
+                "WHERE team_id = ? AND status = 'merged'",
+                [team_id],
+            ).fetchone()
+        except duckdb.Error:  # an older warehouse without the mart: no hint, same refusal
+            return None
+        return row[0] if row else None
+
     def batches(
         self,
         report: Report,

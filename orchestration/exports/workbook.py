@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
 from .charts import token_distribution_chart, tokens_by_day_chart
-from .errors import ExportError, ExportRequestError
+from .errors import ExportError, ExportRequestError, WorkbooksFailedError, describe_os_error
 from .files import checked_date, checked_team_id, workbook_path
 from .reader import DuckDBReportSource, ReportSource
 from .sheets import EXCEL_MAX_ROWS, NIGHTLY_REPORTS, SUMMARY, TOKEN_DISTRIBUTION, TOKENS_BY_DAY
@@ -51,12 +51,19 @@ def write_all_workbooks(
     workers: int = 2,
     *,
     max_rows: int = EXCEL_MAX_ROWS,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Write the workbook of every active team (or of ``team_ids``); paths sorted by team.
 
     With ``workers`` > 1 the workbooks are written by that many processes, each reading
     the warehouse read-only. Without ``team_ids``, fails when the warehouse holds no
     reports as of ``as_of``; a team of ``team_ids`` without reports is refused.
+    ``on_progress(done, total)`` is called as runs of teams finish.
+
+    A workbook that cannot be written does not stop the others of other runs: once all
+    have finished, ``WorkbooksFailedError`` names each failure and holds the workbooks
+    published. Within a run, a file-system error (full disk, read-only or blocked
+    folder) stops that run, since the next team would meet it too.
     """
     as_of = checked_date(as_of, "as_of")
     exports_dir = Path(exports_dir)
@@ -67,21 +74,46 @@ def write_all_workbooks(
         teams = _selected_teams(active, team_ids, as_of)
         chunks = _chunks(teams, max(1, workers) * CHUNKS_PER_WORKER)
         if workers <= 1 or len(chunks) <= 1:
-            return [
-                path
-                for chunk in chunks
-                for path in _write_chunk(source, chunk, as_of, exports_dir, max_rows)
-            ]
+            outcomes = []
+            for chunk in chunks:
+                outcomes.append(_write_chunk(source, chunk, as_of, exports_dir, max_rows))
+                if on_progress:
+                    on_progress(sum(len(o.written) for o in outcomes), len(teams))
+            return _published(outcomes)
     with ProcessPoolExecutor(
         max_workers=min(workers, len(chunks)),
         mp_context=get_context("spawn"),
         initializer=_open_worker_source,
         initargs=(Path(warehouse),),
     ) as pool:
-        written = pool.map(
-            _write_in_worker, chunks, repeat(as_of), repeat(exports_dir), repeat(max_rows)
+        futures = {
+            pool.submit(_write_in_worker, chunk, as_of, exports_dir, max_rows): i
+            for i, chunk in enumerate(chunks)
+        }
+        by_chunk: dict[int, _ChunkOutcome] = {}
+        for future in as_completed(futures):
+            by_chunk[futures[future]] = future.result()
+            if on_progress:
+                on_progress(sum(len(o.written) for o in by_chunk.values()), len(teams))
+        return _published([by_chunk[i] for i in range(len(chunks))])
+
+
+@dataclass
+class _ChunkOutcome:
+    written: list[Path] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    not_attempted: int = 0
+
+
+def _published(outcomes: list[_ChunkOutcome]) -> list[Path]:
+    """The paths written, in team order; raises when any workbook failed."""
+    written = [path for outcome in outcomes for path in outcome.written]
+    failures = [line for outcome in outcomes for line in outcome.failures]
+    if failures:
+        raise WorkbooksFailedError(
+            written, failures, sum(outcome.not_attempted for outcome in outcomes)
         )
-        return [path for paths in written for path in paths]
+    return written
 
 
 def write_workbook(
@@ -133,7 +165,9 @@ def _open_worker_source(warehouse: Path) -> None:
     _worker_source = DuckDBReportSource(warehouse, threads=1)
 
 
-def _write_in_worker(teams: list[str], as_of: date, exports_dir: Path, max_rows: int) -> list[Path]:
+def _write_in_worker(
+    teams: list[str], as_of: date, exports_dir: Path, max_rows: int
+) -> _ChunkOutcome:
     if _worker_source is None:
         raise RuntimeError("export worker started without its report source")
     return _write_chunk(_worker_source, teams, as_of, exports_dir, max_rows)
@@ -141,11 +175,21 @@ def _write_in_worker(teams: list[str], as_of: date, exports_dir: Path, max_rows:
 
 def _write_chunk(
     source: DuckDBReportSource, teams: list[str], as_of: date, exports_dir: Path, max_rows: int
-) -> list[Path]:
+) -> _ChunkOutcome:
     """The workbooks of ``teams`` (sorted), each report read once for all of them."""
     sequence = source.for_teams(teams, as_of)
+    outcome = _ChunkOutcome()
     try:
-        return [write_workbook(sequence, team, as_of, exports_dir, max_rows) for team in teams]
+        for i, team in enumerate(teams):
+            try:
+                outcome.written.append(write_workbook(sequence, team, as_of, exports_dir, max_rows))
+            except OSError as err:
+                outcome.failures.append(f"team {team}: {describe_os_error(err)}")
+                outcome.not_attempted = len(teams) - i - 1
+                break
+            except ExportError as err:
+                outcome.failures.append(f"team {team}: {err}")
+        return outcome
     finally:
         sequence.close()
 
