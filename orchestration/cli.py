@@ -4,7 +4,6 @@ look inside (status, quarantine)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
@@ -358,9 +357,8 @@ def _refresh_locked(args: argparse.Namespace) -> int:
     started = time.monotonic()
     failures: list[str] = []
     # Quiet: Dagster's console log off, dbt's node lines counted and dropped.
-    capture = contextlib.nullcontext() if args.verbose else progress.capturing_dbt_output()
     try:
-        with capture:
+        with progress.capturing_dbt_output(echo=args.verbose):
             result = refresh(
                 args.landing,
                 args.as_of,

@@ -3,7 +3,8 @@
 ``RunProgress`` is attached to the in-process runs as an extra Dagster logger (it
 sees every event and log message as it happens) and, unless verbose, takes the
 place of ``sys.stdout`` while dbt streams its per-node lines there (dagster-dbt
-echoes them): it counts them for the progress bar and drops them.
+echoes them): it counts them for the stage line and progress bar, and drops them
+(or, verbose, passes them on).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import io
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -30,11 +32,11 @@ SKIPPED_STEP_NOTE = "Dependencies for step"
 
 # dbt's statuses other than OK (model built) and PASS (test passed), in words.
 DBT_TROUBLE = {
-    "WARN": "tests warned",
-    "FAIL": "tests failed",
-    "ERROR": "errors",
-    "SKIP": "skipped",
-    "NO-OP": "no-op",
+    "WARN": ("test warned", "tests warned"),
+    "FAIL": ("test failed", "tests failed"),
+    "ERROR": ("error", "errors"),
+    "SKIP": ("skipped", "skipped"),
+    "NO-OP": ("no-op", "no-op"),
 }
 
 _COUNTED = re.compile(r"^\[(\d+)/(\d+)\] ")
@@ -145,11 +147,11 @@ class RunProgress:
         if stage == "dbt build":
             counts = self._dbt
             parts = [
-                f"{number(counts['OK'])} models built",
-                f"{number(counts['PASS'])} tests passed",
+                plural(counts["OK"], "model") + " built",
+                plural(counts["PASS"], "test") + " passed",
                 *(
-                    f"{number(counts[status])} {word}"
-                    for status, word in DBT_TROUBLE.items()
+                    plural(counts[status], *words)
+                    for status, words in DBT_TROUBLE.items()
                     if counts[status]
                 ),
             ]
@@ -171,9 +173,17 @@ class RunProgress:
             self.console.progress("dbt build", sum(self._dbt.values()), self._dbt_total)
 
     @contextlib.contextmanager
-    def capturing_dbt_output(self) -> Iterator[None]:
-        """``sys.stdout`` counts dbt's node lines and drops everything printed there."""
-        with contextlib.redirect_stdout(_LineSink(self.dbt_line)):
+    def capturing_dbt_output(self, echo: bool = False) -> Iterator[None]:
+        """``sys.stdout`` counts dbt's node lines; it drops what is printed there unless
+        ``echo`` (--verbose), then it passes it on."""
+        target = sys.stdout if echo else None
+
+        def on_line(line: str) -> None:
+            self.dbt_line(line)
+            if target is not None:
+                target.write(line + "\n")
+
+        with contextlib.redirect_stdout(_LineSink(on_line)):
             yield
 
 

@@ -260,3 +260,27 @@ def test_a_file_system_error_is_one_plain_line_naming_the_path(tmp_path, capsys)
     assert capsys.readouterr().err == (
         f"error: {blocked}: a file is in the way where a folder should be\n"
     )
+
+
+def test_dbt_node_lines_are_counted_and_dropped_or_passed_on_with_verbose(capsys):
+    from orchestration.progress import RunProgress
+
+    dbt_lines = [
+        "Running with dbt=1.11",
+        "1 of 4 START sql table model main.a ... [RUN]",
+        "1 of 4 OK created sql table model main.a ... [OK in 0.1s]",
+        "1 of 1 OK hook: flex_usage.on-run-start.0 ... [OK in 0.0s]",
+        "2 of 4 PASS not_null_a_id ... [PASS in 0.1s]",
+        "3 of 4 FAIL 2 unique_a_id ... [FAIL 2 in 0.1s]",
+        "4 of 4 SKIP relationships_b ... [SKIP]",
+    ]
+    quiet = RunProgress(Console(io.StringIO(), bars=False))
+    with quiet.capturing_dbt_output():
+        print("\n".join(dbt_lines))
+    assert capsys.readouterr().out == ""
+    assert quiet._detail("dbt build") == "1 model built, 1 test passed, 1 test failed, 1 skipped"
+    verbose = RunProgress(Console(io.StringIO(), bars=False))
+    with verbose.capturing_dbt_output(echo=True):
+        print("\n".join(dbt_lines))
+    assert capsys.readouterr().out == "\n".join(dbt_lines) + "\n"
+    assert verbose._detail("dbt build") == quiet._detail("dbt build")
