@@ -19,7 +19,7 @@ from tests.test_exports import ROWS, D, build_warehouse
 MARKS = {
     "Summary": "added/removed",
     "Balances": "Unallocated",
-    "Token events": "Related team",
+    "Token events": "Event ID",
     "Tokens by month": "Complete",
     "Time ranges": "Start date",
 }

@@ -44,8 +44,8 @@ _SHEETS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Time ranges",
-        "The five time ranges the other sheets use (dates below), with the tokens used, "
-        "products used and users of each.",
+        "The five time ranges the other sheets use (their dates are listed above), with "
+        "the tokens used, products used and users of each.",
     ),
     ("Tokens by day", "Tokens used on each of the last 365 days, days without use as 0."),
     (

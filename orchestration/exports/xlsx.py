@@ -40,11 +40,11 @@ MAX_WIDTH = 80  # a 64-character hashed id fits
 HEADER_PAD = 3  # room for the filter button beside a header
 VALUE_PAD = 2  # padding beside a value
 HEADER_LINES = 3  # a long header wraps onto at most this many lines
-WRAP_FROM = 12  # headers longer than this many characters may wrap
+WRAP_FROM = 10  # headers longer than this many characters may wrap
 LINE_HEIGHT = 15  # points per line of 11-point text: row heights of wrapped text
 # Viewers do not grow rows for wrapped text on opening (LibreOffice keeps the default
 # height), so rows with wrapped text get an explicit height from the estimated lines.
-TEXT_PER_WIDTH = 1.1  # text characters per width unit (the unit is one digit wide)
+TEXT_PER_WIDTH = 1.25  # text characters per width unit (the unit is one digit wide)
 MARGIN_INCHES = 0.4  # left and right page margins
 FONT_NAME = "Calibri"
 HEADER_FONT = Font(name=FONT_NAME, size=11, bold=True)
