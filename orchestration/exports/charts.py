@@ -25,7 +25,7 @@ from .xlsx import SheetPart
 WIDTH_CM = 24
 HEIGHT_CM = 8
 DISTRIBUTION_PRODUCTS = 10  # series of the Token distribution chart
-_BAR_CM = 0.55  # per product of the By product chart
+_BAR_CM = 0.8  # per product of the By product chart
 _MAX_HEIGHT_CM = 18
 
 

@@ -3,7 +3,7 @@
 ``make preview [TEAM=<team_id>]`` renders the newest workbook of the team (default: the
 first team, by id, of the newest as-of date in the exports folder) into a git-ignored
 folder, to see how the workbook prints. Needs the Debian packages ``libreoffice-calc``
-and ``poppler-utils``.
+and ``poppler-utils`` (and ``fonts-crosextra-carlito`` for Calibri's metrics).
 """
 
 from __future__ import annotations
