@@ -183,7 +183,7 @@ def _add_charts(parts: dict[str, list[SheetPart]], watched: dict[str, _Watched],
         for _, row in distribution:
             totals[row[product]] = totals.get(row[product], 0) + row[users]
         top = sorted(bands, key=lambda name: (-totals[name], name))[:DISTRIBUTION_PRODUCTS]
-        chart = token_distribution_chart([bands[name] for name in sorted(top)], len(bands))
+        chart = token_distribution_chart([bands[name] for name in sorted(top)], len(totals))
         bands[top[0]].worksheet.add_chart(chart, DISTRIBUTION_CHART_ANCHOR)
 
 
