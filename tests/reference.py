@@ -29,6 +29,18 @@ HEADERS = {
         "Team ID", "Team", "As of", "Tokens used", "Tokens remaining", "Tokens added",
         "Tokens removed", "Tokens added/removed (net)",
     ],
+    "Balances": [
+        "Team ID", "Team", "As of", "Tokens available", "Tokens used", "Tokens total",
+        "Available share", "Tokens expiring within 90 days", "Next expiry date",
+        "Days to next expiry", "Unallocated tokens (past 30 days)",
+        "Unallocated tokens (past 365 days)", "Products used (past 90 days)",
+        "Users (past 90 days)", "Daily burn rate", "Run-out date",
+        "Tokens expiring unused (next 12 months)", "Tokens to buy (next 12 months)", "Alerts",
+    ],
+    "Token events": [
+        "Date", "Event", "Tokens", "Subscription ID", "Related team", "Event ID",
+    ],
+    "Tokens by month": ["Month", "Complete", "Tokens used", "Products used", "Total users"],
     "Time ranges": [
         "Time range", "Start date", "End date", "Months", "Total tokens used",
         "Products used", "Total users",
@@ -55,8 +67,8 @@ HEADERS = {
     ],
     "Subscriptions": [
         "Subscription ID", "Contract number", "Offering", "Term", "Tokens purchased",
-        "Start date", "End date", "Status", "Tokens used", "Tokens remaining",
-        "Tokens expired", "Reseller name", "Reseller email",
+        "Start date", "End date", "Status", "Tokens received", "Tokens sent", "Adjustments",
+        "Tokens used", "Tokens remaining", "Tokens expired", "Reseller name", "Reseller email",
     ],
     "Users": [
         "hashed_autodesk_id", "Autodesk ID", "Email", "First name", "Last name", "Role",
@@ -68,6 +80,14 @@ HEADERS = {
     ],
 }  # fmt: skip
 SHEETS = list(HEADERS)
+# The Balances columns between As of and Alerts, as balances_row names them.
+BALANCES_FIGURES = [
+    "tokens_available", "tokens_used", "tokens_total", "available_share",
+    "tokens_expiring_within_90_days", "next_expiry_date", "days_to_next_expiry",
+    "unallocated_tokens_past_30_days", "unallocated_tokens_past_365_days",
+    "products_used_past_90_days", "users_past_90_days", "daily_burn_rate", "run_out_date",
+    "tokens_expiring_unused_next_12_months", "tokens_to_buy_next_12_months",
+]  # fmt: skip
 
 FILES = {
     "teams.csv": ["team_id", "team_alias", "include_pii", "status", "merged_into_team_id"],
@@ -551,6 +571,15 @@ def team_workbook(state: State, team_id: str, key: str) -> dict[str, list[list]]
         removed,
         added + removed,
     ])  # fmt: skip
+    balances = balances_row(state, team_id)
+    figures = [balances[column] for column in BALANCES_FIGURES]
+    figures[BALANCES_FIGURES.index("daily_burn_rate")] = float(balances["daily_burn_rate"])
+    sheets["Balances"].append(
+        [team_id, team["team_alias"], d, *figures, balances["alerts"] or None]
+    )
+    sheets["Token events"].extend(list(row) for row in token_event_rows(state, team_id))
+    sheets["Tokens by month"].extend(list(row) for row in tokens_by_month_rows(state, team_id))
+    flows = subscription_flows(state, team_id)
     for sub in sorted(ledger.held, key=lambda s: (state.packs[s]["start_date"], s)):
         pack = state.packs[sub]
         if pack["end_date"] < d:
@@ -564,7 +593,8 @@ def team_workbook(state: State, team_id: str, key: str) -> dict[str, list[list]]
         sheets["Subscriptions"].append([
             sub, pack["contract_number"], pack["offering_name"], pack["term"],
             pack["tokens_purchased"], pack["start_date"], pack["end_date"], status,
-            ledger.drawn.get(sub, 0), remaining, expired, pack["reseller_name"],
+            *flows.get(sub, (0, 0, 0)), ledger.drawn.get(sub, 0), remaining, expired,
+            pack["reseller_name"],
             pack["reseller_email"],
         ])  # fmt: skip
 
