@@ -29,13 +29,14 @@ DEMO_TEAMS ?= 30
 DEMO_KEY_FILE := $(CURDIR)/.flex_demo_key
 SCALE ?= small
 
-.PHONY: help install install-dev manifest run refresh dev test lint format bench clean
+.PHONY: help install install-dev manifest run refresh dev test lint format bench clean preview
 
 help:
 	@echo "make run    install, generate demo deliveries if none, refresh, write the exports"
 	@echo "make test   install and run every test (pytest: unit, dbt, pipeline, Spark parity)"
 	@echo "make dev    start dagster dev on the code location (DEV_PORT=3000), Ctrl-C stops it"
 	@echo "make lint   ruff + sqlfluff;  make bench SCALE=small|medium|large"
+	@echo "make preview [TEAM=id]  print a team's newest workbook to preview/ (PDF + PNG pages)"
 
 $(VENV)/.uv:
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -87,8 +88,13 @@ format: install-dev
 	@$(BIN)/ruff check --fix orchestration tests bench
 	@$(BIN)/ruff format orchestration tests bench
 
+# Print preview: needs the Debian packages libreoffice-calc and poppler-utils.
+preview: install
+	@$(PY) -m orchestration.exports.preview --exports "$(FLEX_EXPORTS_DIR)" \
+	  --out "$(CURDIR)/preview" $(if $(TEAM),--team "$(TEAM)")
+
 bench: install-dev manifest
 	@$(PY) -m bench.run --scale $(SCALE)
 
 clean:
-	rm -rf warehouse exports/*/ dbt_project/target .pytest_cache
+	rm -rf warehouse exports/*/ dbt_project/target .pytest_cache preview

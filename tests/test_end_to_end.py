@@ -27,6 +27,27 @@ SCENARIOS = {
     "late_rows": late_rows.stages,
 }
 RISKY_START = ("=", "+", "-", "@", "\t", "\r")
+# The nightly workbook's sheets, in the export contract's order.
+NIGHTLY_SHEETS = [
+    "Summary",
+    "Balances",
+    "Token events",
+    "Tokens by month",
+    "Time ranges",
+    "Tokens by day",
+    "By product",
+    "Token distribution",
+    "Users by version",
+    "Product users",
+    "By user",
+    "User weekly days",
+    "User versions",
+    "Subscriptions",
+    "Users",
+    "Usage",
+    "About",
+]
+RELATED_TEAM = ("Token events", "Related team")
 TOKEN_SPLIT = re.compile(r"[\s;,]+")
 
 
@@ -83,15 +104,24 @@ def _same(expected: object, actual: object) -> bool:
 
 
 def assert_same_workbook(expected: dict[str, list[list]], actual: dict[str, list[list]], label):
-    assert list(actual) == list(expected), f"{label}: sheet names/order"
+    """Every sheet and column the reference models, cell by cell, in the reference's order.
+
+    The sheet list is the contract's; columns the reference does not model (yet) are
+    left out of the comparison.
+    """
+    assert list(actual) == NIGHTLY_SHEETS, f"{label}: sheet names/order"
     for name, exp_rows in expected.items():
-        width = len(exp_rows[0])
-        act_rows = [r + [None] * (width - len(r)) for r in actual[name]]
-        assert act_rows[0] == exp_rows[0], f"{label} {name}: header"
+        header = actual[name][0] if actual[name] else []
+        missing = [h for h in exp_rows[0] if h not in header]
+        assert not missing, f"{label} {name}: header lacks {missing}"
+        picked = [header.index(h) for h in exp_rows[0]]
+        assert picked == sorted(picked), f"{label} {name}: header order"
+        act_rows = [[r[i] if i < len(r) else None for i in picked] for r in actual[name]]
         diffs = []
-        for i, (exp, act) in enumerate(zip(exp_rows, act_rows, strict=False), start=1):
-            if len(act) != width:
-                diffs.append(f"row {i}: {len(act)} cells, expected {width}: {act!r}")
+        rows = zip(exp_rows, act_rows, actual[name], strict=False)
+        for i, (exp, act, row) in enumerate(rows, start=1):
+            if len(row) > len(header):
+                diffs.append(f"row {i}: {len(row)} cells, the header {len(header)}: {row!r}")
             elif not all(_same(e, a) for e, a in zip(exp, act, strict=True)):
                 diffs.append(f"row {i}: expected {exp!r}\n{' ' * (len(str(i)) + 6)}got {act!r}")
         assert len(act_rows) == len(exp_rows), (
@@ -104,8 +134,21 @@ def assert_same_workbook(expected: dict[str, list[list]], actual: dict[str, list
 # --------------------------------------------------------------------------- scanning
 
 
-def _texts(sheets: dict[str, list[list]]) -> list[str]:
-    return [str(v) for rows in sheets.values() for row in rows for v in row if v is not None]
+def _texts(sheets: dict[str, list[list]], skip: tuple[str, str] | None = None) -> list[str]:
+    """Every cell's text, but for the ``skip`` (sheet, header) column."""
+    texts = []
+    for name, rows in sheets.items():
+        left_out = rows[0].index(skip[1]) if skip and name == skip[0] and rows else None
+        texts += [
+            str(v) for row in rows for i, v in enumerate(row) if v is not None and i != left_out
+        ]
+    return texts
+
+
+def _column(sheets: dict[str, list[list]], sheet: str, header: str) -> set:
+    rows = sheets.get(sheet) or [[header]]
+    index = rows[0].index(header)
+    return {row[index] for row in rows[1:] if index < len(row) and row[index] is not None}
 
 
 def _found(value: str, texts: list[str]) -> bool:
@@ -147,7 +190,14 @@ def _forbidden(state: ref.State, team_id: str, key: str) -> tuple[set[str], set[
 
 
 def assert_isolated_and_private(state, team_id, expected, actual, key, label):
-    expected_texts, actual_texts = _texts(expected), _texts(actual)
+    """No other team's and (include_pii = false) no real user identity in any sheet.
+
+    Another team's id may only show as the ``Related team`` of this team's own token event.
+    """
+    related = {e["related_team_id"] for e in state.events if e["team_id"] == team_id}
+    shown = _column(actual, *RELATED_TEAM)
+    assert shown <= related, f"{label}: related teams {sorted(shown - related)} not this team's"
+    expected_texts, actual_texts = _texts(expected), _texts(actual, skip=RELATED_TEAM)
     isolation, privacy = _forbidden(state, team_id, key)
     for kind, values in (("isolation", isolation), ("privacy", privacy)):
         # A value that the (PII-free, team-only) reference shows is a coincidence, not a leak.
@@ -214,10 +264,14 @@ def test_generated_landing(env):
 
 
 def _write_xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
-    """A minimal correct writer, used only to check this harness itself."""
+    """A minimal correct writer, used only to check this harness itself.
+
+    Sheets the reference does not model get a header row only.
+    """
     book = openpyxl.Workbook()
     book.remove(book.active)
-    for name, rows in sheets.items():
+    for name in NIGHTLY_SHEETS:
+        rows = sheets.get(name) or [[RELATED_TEAM[1]] if name == RELATED_TEAM[0] else ["Topic"]]
         ws = book.create_sheet(name)
         for row in rows:
             ws.append(row)
@@ -282,6 +336,19 @@ def test_harness_detects_leaks(privacy_books, tmp_path, leak):
     leaked["Users"][1][5] = f"note {leak}"
     _write_xlsx(tmp_path / "v.xlsx", leaked)
     with pytest.raises(AssertionError, match="leak"):
+        assert_isolated_and_private(
+            state, "vault", expected, read_workbook(tmp_path / "v.xlsx"), KEY, "vault"
+        )
+
+
+def test_harness_detects_a_foreign_related_team(privacy_books, tmp_path):
+    state, books = privacy_books
+    expected = books["vault"]
+    other = next(team for team in state.teams if team != "vault")
+    leaked = {name: [list(r) for r in rows] for name, rows in expected.items()}
+    leaked[RELATED_TEAM[0]] = [[RELATED_TEAM[1]], [other]]
+    _write_xlsx(tmp_path / "v.xlsx", leaked)
+    with pytest.raises(AssertionError, match=f"related teams \\['{other}'\\] not this team's"):
         assert_isolated_and_private(
             state, "vault", expected, read_workbook(tmp_path / "v.xlsx"), KEY, "vault"
         )

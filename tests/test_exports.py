@@ -16,9 +16,11 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import zipfile
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
@@ -60,6 +63,54 @@ SHEETS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("Tokens added", "tokens_added"),
             ("Tokens removed", "tokens_removed"),
             ("Tokens added/removed (net)", "tokens_net"),
+        ],
+    ),
+    (
+        "Balances",
+        "rpt_balances",
+        [
+            ("Team ID", "team_id"),
+            ("Team", "team"),
+            ("As of", "as_of_date"),
+            ("Tokens available", "tokens_available"),
+            ("Tokens used", "tokens_used"),
+            ("Tokens total", "tokens_total"),
+            ("Available share", "available_share"),
+            ("Tokens expiring within 90 days", "tokens_expiring_within_90_days"),
+            ("Next expiry date", "next_expiry_date"),
+            ("Days to next expiry", "days_to_next_expiry"),
+            ("Unallocated tokens (past 30 days)", "unallocated_tokens_past_30_days"),
+            ("Unallocated tokens (past 365 days)", "unallocated_tokens_past_365_days"),
+            ("Products used (past 90 days)", "products_used_past_90_days"),
+            ("Users (past 90 days)", "users_past_90_days"),
+            ("Daily burn rate", "daily_burn_rate"),
+            ("Run-out date", "run_out_date"),
+            ("Tokens expiring unused (next 12 months)", "tokens_expiring_unused_next_12_months"),
+            ("Tokens to buy (next 12 months)", "tokens_to_buy_next_12_months"),
+            ("Alerts", "alerts"),
+        ],
+    ),
+    (
+        "Token events",
+        "rpt_token_events",
+        [
+            ("Date", "event_date"),
+            ("Event", "event"),
+            ("Tokens", "tokens"),
+            ("Subscription ID", "subscription_id"),
+            ("Related team", "related_team"),
+            ("Event ID", "event_id"),
+        ],
+    ),
+    (
+        "Tokens by month",
+        "rpt_tokens_by_month",
+        [
+            ("Month", "month"),
+            ("Complete", "complete"),
+            ("Tokens used", "tokens_used"),
+            ("Products used", "products_used"),
+            ("Total users", "total_users"),
         ],
     ),
     (
@@ -173,6 +224,9 @@ SHEETS: list[tuple[str, str, list[tuple[str, str]]]] = [
             ("Start date", "start_date"),
             ("End date", "end_date"),
             ("Status", "status"),
+            ("Tokens received", "tokens_received"),
+            ("Tokens sent", "tokens_sent"),
+            ("Adjustments", "adjustments"),
             ("Tokens used", "tokens_used"),
             ("Tokens remaining", "tokens_remaining"),
             ("Tokens expired", "tokens_expired"),
@@ -214,11 +268,21 @@ SHEETS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ),
 ]
 SHEET = {name: (model, columns) for name, model, columns in SHEETS}
+SHEET_USERS = next(sheet for sheet in SHEETS if sheet[0] == "Users")
 PII = {"A": True, "B": False, "C": True}
 
 # Reference export order per model (Python sorts strings by code point, like DuckDB).
 ORDER = {
     "rpt_summary": lambda r: (),
+    "rpt_balances": lambda r: (),
+    "rpt_token_events": lambda r: (
+        r["event_date"],
+        r["entry_order"],
+        r["event_ts"] or datetime.min,
+        r["event_id"] or "",
+        r["subscription_id"],
+    ),
+    "rpt_tokens_by_month": lambda r: (r["month"],),
     "rpt_time_ranges": lambda r: (r["range_order"],),
     "rpt_tokens_by_day": lambda r: (r["usage_date"],),
     "rpt_by_product": lambda r: (r["range_order"], r["product"]),
@@ -261,8 +325,22 @@ _USAGE_COLS = (
     "product VARCHAR, version VARCHAR, usage_type VARCHAR, day_used DATE, tokens_used BIGINT"
 )
 SCHEMAS = {
+    "report_teams": "team_alias VARCHAR, include_pii BOOLEAN",
     "rpt_summary": "team VARCHAR, tokens_used BIGINT, tokens_remaining BIGINT, "
     "tokens_added BIGINT, tokens_removed BIGINT, tokens_net BIGINT",
+    "rpt_balances": "team VARCHAR, tokens_available BIGINT, tokens_used BIGINT, "
+    "tokens_total BIGINT, available_share DOUBLE, tokens_expiring_within_90_days BIGINT, "
+    "next_expiry_date DATE, days_to_next_expiry INTEGER, "
+    "unallocated_tokens_past_30_days BIGINT, unallocated_tokens_past_365_days BIGINT, "
+    "products_used_past_90_days BIGINT, users_past_90_days BIGINT, "
+    "daily_burn_rate DECIMAL(18,2), run_out_date DATE, "
+    "tokens_expiring_unused_next_12_months BIGINT, tokens_to_buy_next_12_months BIGINT, "
+    "alerts VARCHAR, low_balance BOOLEAN",
+    "rpt_token_events": "event_date DATE, event VARCHAR, tokens BIGINT, "
+    "subscription_id VARCHAR, related_team VARCHAR, event_id VARCHAR, event_ts TIMESTAMP, "
+    "entry_order INTEGER",
+    "rpt_tokens_by_month": "month DATE, complete VARCHAR, tokens_used HUGEINT, "
+    "products_used BIGINT, total_users BIGINT",
     "rpt_time_ranges": f"{_RANGE_COLS}, start_date DATE, end_date DATE, months INTEGER, "
     "total_tokens_used HUGEINT, products_used BIGINT, total_users BIGINT",
     "rpt_tokens_by_day": "usage_date DATE, tokens_used HUGEINT",
@@ -282,6 +360,7 @@ SCHEMAS = {
     "product VARCHAR, version VARCHAR, days_used BIGINT",
     "rpt_subscriptions": "subscription_id VARCHAR, contract_number VARCHAR, offering VARCHAR, "
     "term VARCHAR, tokens_purchased BIGINT, start_date DATE, end_date DATE, status VARCHAR, "
+    "tokens_received HUGEINT, tokens_sent HUGEINT, adjustments HUGEINT, "
     "tokens_used HUGEINT, tokens_remaining HUGEINT, tokens_expired HUGEINT, "
     "reseller_name VARCHAR, reseller_email VARCHAR",
     "rpt_users": "hashed_autodesk_id VARCHAR, autodesk_id VARCHAR, email VARCHAR, "
@@ -351,6 +430,69 @@ def team_rows(team: str, as_of: date, base: int) -> dict[str, list[dict]]:
             "tokens_net": -1,
         }
     )
+    rows["report_teams"].append({"team_alias": alias, "include_pii": PII[team]})
+    low = team == "A"  # A: 5% available (red); B, C: 80% (green)
+    rows["rpt_balances"].append(
+        {
+            "team": alias,
+            "tokens_available": base * 5 // 100 if low else base * 4,
+            "tokens_used": base * 95 // 100 if low else base,
+            "tokens_total": base if low else base * 5,
+            "available_share": 0.05 if low else 0.8,
+            "tokens_expiring_within_90_days": base + 40,
+            "next_expiry_date": as_of + timedelta(days=35) if low else None,
+            "days_to_next_expiry": 35 if low else None,
+            "unallocated_tokens_past_30_days": 12 if low else 0,
+            "unallocated_tokens_past_365_days": base + 41,
+            "products_used_past_90_days": len(products),
+            "users_past_90_days": len(users),
+            "daily_burn_rate": Decimal(base * 100 // 90) / 100,
+            "run_out_date": as_of + timedelta(days=3) if low else None,
+            "tokens_expiring_unused_next_12_months": base + 42,
+            "tokens_to_buy_next_12_months": base + 43 if low else 0,
+            "alerts": "low balance; run-out within 90 days; usage not covered by a pack"
+            if low
+            else "",
+            "low_balance": low,
+        }
+    )
+    events = [
+        (as_of - timedelta(days=80), "purchase", base + 5000, "SUB-1", None, "E1", 0),
+        (as_of - timedelta(days=40), "transfer_out", -(base + 6), "SUB-1", "Z9", "E2", 0),
+        (as_of - timedelta(days=40), "expiration", -(base + 7), "SUB-2", None, None, 1),
+        (as_of - timedelta(days=40), "adjustment", base + 8, "SUB-0", None, "E0", 0),
+        (as_of, "transfer_in", base + 9, "SUB-0", "Y8", "E3", 0),
+    ]
+    for day, event, tokens, pack, related, event_id, entry_order in events:
+        stamp = None if event_id is None else datetime.combine(day, datetime.min.time())
+        rows["rpt_token_events"].append(
+            {
+                "event_date": day,
+                "event": event,
+                "tokens": tokens,
+                "subscription_id": f"{team}-{pack}",
+                "related_team": related,
+                "event_id": None if event_id is None else f"{team}-{event_id}",
+                # E0 and E2 on the same date: E0 at midnight, E2 at 02:00
+                "event_ts": None if stamp is None else stamp + timedelta(hours=int(event_id[1])),
+                "entry_order": entry_order,
+            }
+        )
+    for offset in range(13):
+        month = date(
+            as_of.year - 1 + (as_of.month + offset - 1) // 12,
+            (as_of.month + offset - 1) % 12 + 1,
+            1,
+        )
+        rows["rpt_tokens_by_month"].append(
+            {
+                "month": month,
+                "complete": "no" if offset == 12 else "yes",
+                "tokens_used": base * 10 + offset,
+                "products_used": len(products),
+                "total_users": len(users),
+            }
+        )
     for order, label, first, last, months in ranges:
         rows["rpt_time_ranges"].append(
             {
@@ -367,7 +509,7 @@ def team_rows(team: str, as_of: date, base: int) -> dict[str, list[dict]]:
     for offset in range(365):
         day = as_of - timedelta(days=364 - offset)
         rows["rpt_tokens_by_day"].append({"usage_date": day, "tokens_used": base + offset % 7})
-    for order, label, first, last, months in ranges[:2]:
+    for order, label, first, last, months in (*ranges[:2], ranges[4]):
         span = {"range_order": order, "time_range": label}
         for p_index, product in enumerate(products):
             total = base + 100 * order + p_index
@@ -387,7 +529,7 @@ def team_rows(team: str, as_of: date, base: int) -> dict[str, list[dict]]:
                         "product": product,
                         "band_order": band_order,
                         "band": band,
-                        "users": band_order,
+                        "users": band_order * (p_index + 1),
                     }
                 )
             for version in versions:
@@ -437,6 +579,9 @@ def team_rows(team: str, as_of: date, base: int) -> dict[str, list[dict]]:
                 "start_date": start,
                 "end_date": start + timedelta(days=364),
                 "status": "Active",
+                "tokens_received": base + 7000 + p_index,
+                "tokens_sent": 10 * p_index,
+                "adjustments": -p_index,
                 "tokens_used": base + 20 + p_index,
                 "tokens_remaining": base + 30 + p_index,
                 "tokens_expired": 0,
@@ -520,6 +665,8 @@ def expected(model: str, columns: list[str], team: str, as_of: date = D, days=No
 
 def _same(v: object) -> object:
     """Floats to 15 significant digits: Excel's precision (openpyxl writes 16 digits)."""
+    if isinstance(v, Decimal):
+        return float(v)
     return float(f"{v:.15g}") if isinstance(v, float) else v
 
 
@@ -563,84 +710,279 @@ def test_workbook_path_sheets_headers_and_values(workbook_a: Path) -> None:
     assert workbook_a.name == "flex_usage_A_2026-11-27.xlsx"
     assert workbook_a.parent.name == "2026-11-27" and workbook_a.parent.parent.name == "A"
     wb = load_workbook(workbook_a)
-    assert wb.sheetnames == [name for name, _, _ in SHEETS]
+    assert wb.sheetnames == [name for name, _, _ in SHEETS] + ["About"]
     for name, model, columns in SHEETS:
         rows = sheet_rows(wb[name])
         assert rows[0] == tuple(header for header, _ in columns), name
         want = expected(model, [column for _, column in columns], "A")
         assert rows[1:] == want, name
-    assert len(sheet_rows(wb["Summary"])) == 2
+    assert len(sheet_rows(wb["Summary"])) == len(sheet_rows(wb["Balances"])) == 2
     assert len(sheet_rows(wb["Tokens by day"])) == 366
+    assert len(sheet_rows(wb["Tokens by month"])) == 14
     # Usage holds Past 30 days only: D-29 .. D (the D-30 and D-45 rows are left out).
     days_used = [row[10] for row in sheet_rows(wb["Usage"])[1:]]
     assert min(days_used) == D - timedelta(days=29) and len(days_used) == 7
+    # Token events: by date, token events before expirations, then by time of day.
+    events = [row[1] for row in sheet_rows(wb["Token events"])[1:]]
+    assert events == ["purchase", "adjustment", "transfer_out", "expiration", "transfer_in"]
+    balances = sheet_rows(wb["Balances"])[1]
+    assert balances[14] == 11.11 and balances[15] == D + timedelta(days=3)
+    assert balances[18] == "low balance; run-out within 90 days; usage not covered by a pack"
+    subscriptions = sheet_rows(wb["Subscriptions"])
+    assert subscriptions[0][7:14] == (
+        "Status",
+        "Tokens received",
+        "Tokens sent",
+        "Adjustments",
+        "Tokens used",
+        "Tokens remaining",
+        "Tokens expired",
+    )
 
 
-def test_cells_are_typed(workbook_a: Path) -> None:
+# Number formats by header, as the contract's presentation rules say.
+TWO_DECIMALS = {"Average tokens per month", "Daily burn rate"}
+PERCENT = {"Available share"}
+
+
+def test_cells_are_typed_and_formatted(workbook_a: Path) -> None:
     wb = load_workbook(workbook_a)
     checked = set()
-    for name, _, _ in SHEETS:
+    for name, _, columns in SHEETS:
+        headers = [header for header, _ in columns]
         for row in wb[name].iter_rows(min_row=2):
             for cell in row:
-                v = cell.value
+                v, header = cell.value, headers[cell.column - 1]
                 if isinstance(v, datetime):
                     assert cell.number_format == "yyyy-mm-dd", cell.coordinate
                     checked.add("date")
-                elif isinstance(v, float):
-                    assert cell.number_format == "0.00", cell.coordinate
-                    checked.add("float")
-                elif isinstance(v, int):
+                elif isinstance(v, int | float):
                     assert cell.data_type == "n"
-                    checked.add("int")
+                    if header in TWO_DECIMALS:
+                        assert cell.number_format == "#,##0.00", (name, cell.coordinate)
+                    elif header in PERCENT:
+                        assert cell.number_format == "0.0%", (name, cell.coordinate)
+                    else:  # every token and count figure
+                        assert cell.number_format == "#,##0", (name, cell.coordinate)
+                    checked.add(header if header in TWO_DECIMALS | PERCENT else "count")
                 elif v is not None:
                     assert isinstance(v, str) and cell.data_type == "s"
-    assert checked == {"date", "float", "int"}
+    assert checked == {"date", "count"} | TWO_DECIMALS | PERCENT
     summary = wb["Summary"]
     assert summary["C2"].value == datetime(2026, 11, 27) and summary["D2"].value == 1001
     # averages: unrounded in data, shown with 2 decimals
     averages = [r[4].value for r in wb["By product"].iter_rows(min_row=2)]
-    assert averages == [1101.0, 1100.0, pytest.approx(1201 / 3, rel=1e-15), 400.0]
+    assert averages[:4] == [1101.0, 1100.0, pytest.approx(1201 / 3, rel=1e-15), 400.0]
+    assert wb["Balances"]["G2"].value == 0.05
+
+
+def test_available_share_fill_follows_low_balance(workbook_a: Path, warehouse: Path, tmp_path):
+    red, green = "00F8CBAD", "00C6EFCE"
+    share = load_workbook(workbook_a)["Balances"]["G2"]  # A: low balance
+    assert share.fill.fill_type == "solid" and share.fill.fgColor.rgb == red
+    other = load_workbook(write_team_workbook(warehouse, "B", D, tmp_path))["Balances"]["G2"]
+    assert other.value == 0.8 and other.fill.fgColor.rgb == green
+    assert other.number_format == "0.0%"
+    # only that cell is filled
+    for cell in load_workbook(workbook_a)["Balances"][2]:
+        assert (cell.fill.fill_type == "solid") == (cell.column_letter == "G"), cell.coordinate
+
+
+def _shown_length(v: object, header: str) -> int:
+    """Characters a value shows with the contract's formats (the test's own rendering)."""
+    if isinstance(v, datetime):
+        return 10
+    if header in PERCENT:
+        return len(f"{v * 100:.1f}%")
+    if header in TWO_DECIMALS:
+        return len(f"{v:,.2f}")
+    if isinstance(v, int | float):
+        return len(f"{v:,}")
+    return len(str(v))
 
 
 def test_layout_frozen_header_filter_widths(workbook_a: Path) -> None:
     wb = load_workbook(workbook_a)
     for name, _, columns in SHEETS:
         ws = wb[name]
-        last_col = chr(ord("A") + len(columns) - 1)
+        last_col = get_column_letter(len(columns))
         assert ws.freeze_panes == "A2", name
         assert ws.auto_filter.ref == f"A1:{last_col}{ws.max_row}", name
-        for index, (header, _) in enumerate(columns):
-            width = ws.column_dimensions[chr(ord("A") + index)].width
-            assert min(len(header) + 2, 60) <= width <= 60, (name, header)
-        assert all(cell.font.b for cell in ws[1])
-    # a 64-character hashed id widens its column beyond the header's length
-    assert wb["Users"].column_dimensions["A"].width == 60
+        header_lines = 1
+        for index, (header, _) in enumerate(columns, 1):
+            width = ws.column_dimensions[get_column_letter(index)].width
+            assert width <= 80, (name, header)
+            # the header's longest word fits, and the header on at most 3 wrapped lines
+            assert width >= max(len(word) for word in header.split()) + 2, (name, header)
+            lines = len(textwrap.wrap(header, int(width) - 2))
+            assert lines <= 3, (name, header, width)
+            header_lines = max(header_lines, lines)
+            longest = max(
+                (
+                    _shown_length(value(c), header)
+                    for (c,) in ws.iter_rows(min_row=2, min_col=index, max_col=index)
+                    if c.value is not None and header != "Alerts"
+                ),
+                default=0,
+            )
+            assert width >= longest + 1, (name, header)
+        for cell in ws[1]:
+            assert cell.font.b and cell.font.name == "Calibri" and cell.font.sz == 11
+            assert cell.alignment.wrap_text
+        if header_lines > 1:  # rows of wrapped headers are made tall enough
+            assert ws.row_dimensions[1].height >= 15 * header_lines - 15, name
+    # 64-character hashed ids fit their columns
+    assert wb["Users"].column_dimensions["A"].width >= 66
+    assert wb["Product users"].column_dimensions["C"].width >= 66
     assert wb["Summary"].column_dimensions["C"].width == 12  # "yyyy-mm-dd" + margin
+    assert wb["Summary"]["D2"].number_format == "#,##0"
 
 
-def test_charts_reference_their_sheets(workbook_a: Path) -> None:
+def test_print_settings(workbook_a: Path) -> None:
     wb = load_workbook(workbook_a)
-    (line,) = wb["Summary"]._charts
+    single = {"Summary", "Balances", "Tokens by month", "Time ranges"}
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert int(setup.fitToWidth) == 1, ws.title
+        assert int(setup.fitToHeight) == (1 if ws.title in single else 0), ws.title
+        assert ws.print_title_rows == "$1:$1", ws.title
+
+
+def _text(title) -> str:
+    return "".join(run.t for paragraph in title.tx.rich.p for run in paragraph.r or [])
+
+
+def _axis_titles(chart) -> tuple[str, str]:
+    return _text(chart.x_axis.title), _text(chart.y_axis.title)
+
+
+def test_summary_charts(workbook_a: Path) -> None:
+    wb = load_workbook(workbook_a)
+    line, months = wb["Summary"]._charts
     assert isinstance(line, LineChart)
+    assert _text(line.title) == "Tokens used per day (last 365 days)"
+    assert _axis_titles(line) == ("Date", "Tokens used")
     (series,) = line.series
     assert series.val.numRef.f == "'Tokens by day'!$B$2:$B$366"
     assert series.cat.numRef.f == "'Tokens by day'!$A$2:$A$366"
-    (bar,) = wb["Token distribution"]._charts
-    assert isinstance(bar, BarChart)
-    rows = wb["Token distribution"].max_row
-    assert rows == 1 + 2 * 2 * 5
-    assert bar.type == "col"
+    assert isinstance(months, BarChart) and months.type == "col"
+    assert _text(months.title) == "Tokens used per month (the current month is incomplete)"
+    assert _axis_titles(months) == ("Month", "Tokens used")
+    (series,) = months.series
+    assert series.val.numRef.f == "'Tokens by month'!$C$2:$C$14"
+    assert series.cat.numRef.f == "'Tokens by month'!$A$2:$A$14"
+    assert (line.anchor._from.row, months.anchor._from.row) == (3, 20)  # below the table
+
+
+def test_by_product_chart_plots_past_12_months(workbook_a: Path) -> None:
+    wb = load_workbook(workbook_a)
+    ws = wb["By product"]
+    past_year = [c.row for (c,) in ws["A2:A" + str(ws.max_row)] if c.value == "Past 12 months"]
+    assert past_year == [6, 7]  # two products, after Past 30 days and Past 3 months
+    (bar,) = ws._charts
+    assert isinstance(bar, BarChart) and bar.type == "bar"
+    assert _text(bar.title) == "Total tokens used per product (Past 12 months)"
+    assert _axis_titles(bar) == ("Product", "Total tokens used")
     (series,) = bar.series
-    assert series.val.numRef.f == f"'Token distribution'!$D$2:$D${rows}"
-    # single-level text categories: the Band column, read by every viewer
-    assert series.cat.multiLvlStrRef is None and series.cat.numRef is None
-    assert series.cat.strRef.f == f"'Token distribution'!$C$2:$C${rows}"
-    labels = [c.value for (c,) in wb["Token distribution"][f"C2:C{rows}"]]
-    assert labels == BANDS * 4
+    assert series.val.numRef.f == "'By product'!$D$6:$D$7"
+    assert series.cat.strRef.f == "'By product'!$B$6:$B$7"
+    assert [ws[f"B{r}"].value for r in (6, 7)] == ["-Minus CAD", "Revit"]
+
+
+def test_token_distribution_chart_bands_by_product(workbook_a: Path) -> None:
+    wb = load_workbook(workbook_a)
+    ws = wb["Token distribution"]
+    assert ws.max_row == 1 + 3 * 2 * 5
+    (chart,) = ws._charts
+    assert isinstance(chart, BarChart) and chart.type == "col"
+    assert _text(chart.title) == "Users per token band, Past 12 months (every product)"
+    assert _axis_titles(chart) == ("Tokens used in the range (band)", "Users")
+    # Past 12 months: rows 22-26 (-Minus CAD) and 27-31 (Revit); one series each
+    labels = [s.tx.strRef.f for s in chart.series]
+    assert labels == ["'Token distribution'!$B$22", "'Token distribution'!$B$27"]
+    assert [s.val.numRef.f for s in chart.series] == [
+        "'Token distribution'!$D$22:$D$26",
+        "'Token distribution'!$D$27:$D$31",
+    ]
+    for series in chart.series:  # five single-level text categories: the bands
+        assert series.cat.multiLvlStrRef is None and series.cat.numRef is None
+        assert series.cat.strRef.f == "'Token distribution'!$C$22:$C$26"
+    assert [ws[f"C{r}"].value for r in range(22, 27)] == BANDS
+    assert chart.legend is not None
     with zipfile.ZipFile(workbook_a) as archive:
         charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 2
+        assert len(charts) == 4
         assert not any(b"multiLvlStrRef" in archive.read(name) for name in charts)
+
+
+def test_token_distribution_chart_keeps_the_ten_products_with_most_users(tmp_path: Path) -> None:
+    rows = {model: list(r) for model, r in ROWS.items()}
+    rows["rpt_token_distribution"] = [
+        r
+        for r in rows["rpt_token_distribution"]
+        if not (r["team_id"] == "A" and r["as_of_date"] == D)
+    ]
+    # 12 products; P00..P11 with 1..12 users per band except P05 and P07 tied at 3 users.
+    users = {f"P{i:02d}": i + 1 for i in range(12)}
+    users["P05"] = users["P07"] = 3
+    for product, count in users.items():
+        for band_order, band in enumerate(BANDS, 1):
+            rows["rpt_token_distribution"].append(
+                {
+                    "team_id": "A",
+                    "as_of_date": D,
+                    "range_order": 5,
+                    "time_range": "Past 12 months",
+                    "product": product,
+                    "band_order": band_order,
+                    "band": band,
+                    "users": count,
+                }
+            )
+    path = write_team_workbook(build_warehouse(tmp_path / "wh.duckdb", rows), "A", D, tmp_path)
+    ws = load_workbook(path)["Token distribution"]
+    (chart,) = ws._charts
+    assert _text(chart.title) == (
+        "Users per token band, Past 12 months (the 10 products with the most users)"
+    )
+    # most users first: P11..P08, P06, P05 and P07 (3 each; P05 wins the tie by name), P04...
+    # P00 (1) and P01 (2) are left out; series in product order
+    charted = [ws[s.tx.strRef.f.split("!")[1].replace("$", "")].value for s in chart.series]
+    assert charted == ["P02", "P03", "P04", "P05", "P06", "P07", "P08", "P09", "P10", "P11"]
+    first = 2 + 2 * 5  # P02's rows
+    assert chart.series[0].val.numRef.f == f"'Token distribution'!$D${first}:$D${first + 4}"
+
+
+def test_about_sheet(workbook_a: Path, warehouse: Path, tmp_path: Path) -> None:
+    about = sheet_rows(load_workbook(workbook_a)["About"])
+    assert about[0] == ("Topic", "Explanation")
+    topics = dict(about[1:])
+    assert topics["Report date"].startswith("2026-11-27")
+    assert topics["Personal data"].startswith("Shown")
+    ranges = expected("rpt_time_ranges", ["time_range", "start_date", "end_date"], "A")
+    assert [(k, v) for k, v in about[1:] if k.startswith("Time range")] == [
+        (f"Time range: {name}", f"{start.isoformat()} to {end.isoformat()}")
+        for name, start, end in ranges
+    ]
+    assert [k for k, _ in about[1:] if k.startswith("Sheet: ")] == [
+        f"Sheet: {name}" for name, _, _ in SHEETS
+    ]
+    masked = sheet_rows(load_workbook(write_team_workbook(warehouse, "B", D, tmp_path))["About"])
+    assert dict(masked[1:])["Personal data"].startswith("Hidden")
+    # no user's name, e-mail or id, of any team
+    identities = {
+        str(r[key])
+        for r in ROWS["rpt_users"]
+        for key in ("hashed_autodesk_id", "autodesk_id", "email", "first_name", "last_name")
+        if r[key] not in ("", MASK)
+    }
+    for rows in (about, masked):
+        text = " ".join(v for row in rows for v in row)
+        assert not [who for who in identities if who in text]
+    ws = load_workbook(workbook_a)["About"]
+    assert ws["B3"].alignment.wrap_text and ws.column_dimensions["B"].width <= 90
 
 
 def test_formula_like_text_is_quote_prefixed_text(workbook_a: Path) -> None:
@@ -663,7 +1005,8 @@ def test_formula_like_text_is_quote_prefixed_text(workbook_a: Path) -> None:
             if name.startswith("xl/worksheets/sheet"):
                 xml = archive.read(name).decode()
                 assert "<f>" not in xml and "<f " not in xml, name
-        users_xml = archive.read("xl/worksheets/sheet12.xml").decode()
+        users_xml = archive.read(f"xl/worksheets/sheet{SHEETS.index(SHEET_USERS) + 1}.xml")
+        users_xml = users_xml.decode()
     assert "<t>=HYPERLINK(&quot;http://evil.test&quot;)</t>" in users_xml or (
         '<t>=HYPERLINK("http://evil.test")</t>' in users_xml
     )
@@ -709,7 +1052,7 @@ def test_row_limit_continues_on_numbered_sheets(warehouse: Path, tmp_path: Path)
     assert all(p[0] == ("Date", "Tokens used") for p in parts)
     model, columns = SHEET["Tokens by day"]
     assert [r for p in parts for r in p[1:]] == expected(model, [c for _, c in columns], "A")
-    (line,) = wb["Summary"]._charts
+    line, _ = wb["Summary"]._charts
     assert line.series[0].val.numRef.f == "'Tokens by day'!$B$2:$B$100"
 
 

@@ -167,6 +167,49 @@ def test_every_active_team_exported_cleanly(run) -> None:
             assert export.csv[kind][0] == [_text(c.value) for c in export.xlsx[kind][0]]
 
 
+SUBSCRIPTION_HEADERS = [
+    "Subscription ID",
+    "Contract number",
+    "Offering",
+    "Term",
+    "Tokens purchased",
+    "Start date",
+    "End date",
+    "Status",
+    "Tokens received",
+    "Tokens sent",
+    "Adjustments",
+    "Tokens used",
+    "Tokens remaining",
+    "Tokens expired",
+    "Reseller name",
+    "Reseller email",
+]
+
+
+def test_subscriptions_show_where_the_tokens_went(run) -> None:
+    """The new columns, in both formats: received - sent + adjustments accounts for every
+    token of an active or expired pack (used + remaining + expired)."""
+    facts, done, _ = run
+    checked = 0
+    for team, export in done.items():
+        rows = export.csv["subscriptions"]
+        assert rows[0] == SUBSCRIPTION_HEADERS, team
+        cells = export.xlsx["subscriptions"]
+        for row, xlsx_row in zip(rows[1:], cells[1:], strict=True):
+            record = dict(zip(SUBSCRIPTION_HEADERS, row, strict=True))
+            figures = [int(record[h]) for h in SUBSCRIPTION_HEADERS[8:14]]
+            received, sent, adjustments, used, remaining, expired = figures
+            assert [c.value for c in xlsx_row[8:14]] == figures, (team, record)
+            assert all(c.number_format == "#,##0" for c in xlsx_row[8:14]), team
+            if record["Status"] in ("Active", "Expired"):
+                assert received - sent + adjustments == used + remaining + expired, (team, row)
+                checked += 1
+            if record["Status"] != "Expired":
+                assert expired == 0, (team, row)
+    assert checked, "the landing should hold active or expired packs"
+
+
 def test_team_isolation(run) -> None:
     facts, done, _ = run
     for team, export in done.items():

@@ -23,6 +23,7 @@ from .errors import ExportError
 from .sheets import SUMMARY, Report
 
 BATCH_ROWS = 5_000
+TEAMS_MODEL = "report_teams"  # the reported teams and their include_pii setting
 
 Batch = list[tuple]
 
@@ -34,6 +35,10 @@ class ReportSource(Protocol):
         """Team ids with a Summary row as of ``as_of``, sorted."""
         ...
 
+    def include_pii(self, team_id: str, as_of: date) -> bool:
+        """Whether the team's reports show personal data (a missing setting hides it)."""
+        ...
+
     def batches(
         self,
         report: Report,
@@ -41,7 +46,7 @@ class ReportSource(Protocol):
         as_of: date,
         days: tuple[date, date] | None = None,
     ) -> Iterator[Batch]:
-        """The report's rows for one team, exported columns only, in export order.
+        """The report's rows for one team, in export order: ``report.selected`` columns.
 
         ``days`` keeps rows whose ``report.day_column`` lies in the inclusive range.
         """
@@ -98,6 +103,25 @@ class DuckDBReportSource:
             return None
         return row[0] if row else None
 
+    def include_pii(self, team_id: str, as_of: date) -> bool:
+        return self.pii_settings([team_id], as_of).get(team_id, False)
+
+    def pii_settings(self, teams: list[str], as_of: date) -> dict[str, bool]:
+        """``include_pii`` of each of ``teams`` reported as of ``as_of`` (true only if set)."""
+        sql = (
+            f"SELECT team_id, coalesce(include_pii, false) FROM main.{TEAMS_MODEL} "
+            "WHERE as_of_date = ? AND team_id IN (SELECT unnest(?::VARCHAR[]))"
+        )
+        cursor = self._con.cursor()
+        try:
+            return dict(cursor.execute(sql, [as_of, teams]).fetchall())
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            raise ExportError(
+                f"model main.{TEAMS_MODEL} is missing in the warehouse (run the reports first)"
+            ) from exc
+        finally:
+            cursor.close()
+
     def batches(
         self,
         report: Report,
@@ -105,7 +129,7 @@ class DuckDBReportSource:
         as_of: date,
         days: tuple[date, date] | None = None,
     ) -> Iterator[Batch]:
-        columns = ", ".join(f'"{column.name}"' for column in report.columns)
+        columns = ", ".join(f'"{name}"' for name in report.selected)
         sql = f"SELECT {columns} FROM main.{report.model} WHERE team_id = ? AND as_of_date = ?"
         params: list[object] = [team_id, as_of]
         if days is not None:
@@ -151,9 +175,15 @@ class TeamSequenceSource:
         self._teams = teams
         self._as_of = as_of
         self._streams: dict[str, _TeamStream] = {}
+        self._pii = source.pii_settings(teams, as_of)
 
     def active_teams(self, as_of: date) -> list[str]:
         return self._source.active_teams(as_of)
+
+    def include_pii(self, team_id: str, as_of: date) -> bool:
+        if as_of != self._as_of or team_id not in self._teams:
+            raise ValueError(f"{team_id} as of {as_of} is not in this team sequence")
+        return self._pii.get(team_id, False)
 
     def batches(
         self,
@@ -175,7 +205,7 @@ class TeamSequenceSource:
         self._streams.clear()
 
     def _open(self, report: Report) -> duckdb.DuckDBPyConnection:
-        columns = ", ".join(f'"{column.name}"' for column in report.columns)
+        columns = ", ".join(f'"{name}"' for name in report.selected)
         sql = (
             f"SELECT team_id, {columns} FROM main.{report.model} "
             "WHERE as_of_date = ? AND team_id IN (SELECT unnest(?::VARCHAR[])) "

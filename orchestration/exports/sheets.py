@@ -10,16 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 EXCEL_MAX_ROWS = 1_048_576
-AVERAGE_FORMAT = "0.00"
+COUNT_FORMAT = "#,##0"
+AVERAGE_FORMAT = "#,##0.00"
+SHARE_FORMAT = "0.0%"
+PAST_12_MONTHS = "Past 12 months"
 
 
 @dataclass(frozen=True)
 class Column:
-    """One sheet column: exact header, model column and optional Excel number format."""
+    """One sheet column: exact header, model column and optional Excel number format.
+
+    ``fill_flag`` names a boolean model column read along (not exported) that colours
+    this column's cell: red when true, green when false.
+    """
 
     header: str
     name: str
     number_format: str | None = None
+    fill_flag: str | None = None
+    wrap: int | None = None  # long text wrapped in a column at most this wide
 
 
 @dataclass(frozen=True)
@@ -31,10 +40,17 @@ class Report:
     columns: tuple[Column, ...]
     order_by: tuple[str, ...]
     day_column: str | None = None
+    one_page: bool = False  # a short sheet (with its charts) printed on a single page
 
     @property
     def headers(self) -> list[str]:
         return [column.header for column in self.columns]
+
+    @property
+    def selected(self) -> tuple[str, ...]:
+        """Model columns to read: the exported ones, then the fill flags."""
+        flags = tuple(column.fill_flag for column in self.columns if column.fill_flag)
+        return tuple(column.name for column in self.columns) + flags
 
     def position(self, name: str) -> int:
         """1-based sheet column of the model column ``name``."""
@@ -44,8 +60,13 @@ class Report:
         raise KeyError(f"{self.model} has no exported column {name!r}")
 
 
-def _cols(*pairs: tuple[str, str] | tuple[str, str, str]) -> tuple[Column, ...]:
-    return tuple(Column(*pair) for pair in pairs)
+def _cols(*pairs: tuple[str, str] | tuple[str, str, str] | Column) -> tuple[Column, ...]:
+    return tuple(pair if isinstance(pair, Column) else Column(*pair) for pair in pairs)
+
+
+def _count(header: str, name: str) -> Column:
+    """A token or count figure, shown with thousands separators."""
+    return Column(header, name, COUNT_FORMAT)
 
 
 _RANGE = ("Time range", "time_range")
@@ -53,6 +74,9 @@ _PRODUCT = ("Product", "product")
 _HASHED = ("hashed_autodesk_id", "hashed_autodesk_id")
 _USER = ("User", "user_name")
 _AVERAGE = ("Average tokens per month", "average_tokens_per_month", AVERAGE_FORMAT)
+_TOTAL_TOKENS = _count("Total tokens used", "total_tokens_used")
+_TOKENS_USED = _count("Tokens used", "tokens_used")
+_DAYS_USED = _count("Days used", "days_used")
 _BY_USER_ORDER = ("range_order", "user_name", "hashed_autodesk_id")
 # Users sheet order: the real name (missing parts left out) for teams that include PII,
 # else (names masked) or when there is no name, the hashed id.
@@ -69,13 +93,67 @@ SUMMARY = Report(
         ("Team ID", "team_id"),
         ("Team", "team"),
         ("As of", "as_of_date"),
-        ("Tokens used", "tokens_used"),
-        ("Tokens remaining", "tokens_remaining"),
-        ("Tokens added", "tokens_added"),
-        ("Tokens removed", "tokens_removed"),
-        ("Tokens added/removed (net)", "tokens_net"),
+        _TOKENS_USED,
+        _count("Tokens remaining", "tokens_remaining"),
+        _count("Tokens added", "tokens_added"),
+        _count("Tokens removed", "tokens_removed"),
+        _count("Tokens added/removed (net)", "tokens_net"),
     ),
     ("team_id",),
+    one_page=True,
+)
+BALANCES = Report(
+    "Balances",
+    "rpt_balances",
+    _cols(
+        ("Team ID", "team_id"),
+        ("Team", "team"),
+        ("As of", "as_of_date"),
+        _count("Tokens available", "tokens_available"),
+        _TOKENS_USED,
+        _count("Tokens total", "tokens_total"),
+        Column("Available share", "available_share", SHARE_FORMAT, fill_flag="low_balance"),
+        _count("Tokens expiring within 90 days", "tokens_expiring_within_90_days"),
+        ("Next expiry date", "next_expiry_date"),
+        _count("Days to next expiry", "days_to_next_expiry"),
+        _count("Unallocated tokens (past 30 days)", "unallocated_tokens_past_30_days"),
+        _count("Unallocated tokens (past 365 days)", "unallocated_tokens_past_365_days"),
+        _count("Products used (past 90 days)", "products_used_past_90_days"),
+        _count("Users (past 90 days)", "users_past_90_days"),
+        ("Daily burn rate", "daily_burn_rate", AVERAGE_FORMAT),
+        ("Run-out date", "run_out_date"),
+        _count("Tokens expiring unused (next 12 months)", "tokens_expiring_unused_next_12_months"),
+        _count("Tokens to buy (next 12 months)", "tokens_to_buy_next_12_months"),
+        Column("Alerts", "alerts", wrap=32),
+    ),
+    ("team_id",),
+    one_page=True,
+)
+TOKEN_EVENTS = Report(
+    "Token events",
+    "rpt_token_events",
+    _cols(
+        ("Date", "event_date"),
+        ("Event", "event"),
+        _count("Tokens", "tokens"),
+        ("Subscription ID", "subscription_id"),
+        ("Related team", "related_team"),
+        ("Event ID", "event_id"),
+    ),
+    ("event_date", "entry_order", "event_ts", "event_id", "subscription_id"),
+)
+TOKENS_BY_MONTH = Report(
+    "Tokens by month",
+    "rpt_tokens_by_month",
+    _cols(
+        ("Month", "month"),
+        ("Complete", "complete"),
+        _TOKENS_USED,
+        _count("Products used", "products_used"),
+        _count("Total users", "total_users"),
+    ),
+    ("month",),
+    one_page=True,
 )
 TIME_RANGES = Report(
     "Time ranges",
@@ -84,47 +162,42 @@ TIME_RANGES = Report(
         _RANGE,
         ("Start date", "start_date"),
         ("End date", "end_date"),
-        ("Months", "months"),
-        ("Total tokens used", "total_tokens_used"),
-        ("Products used", "products_used"),
-        ("Total users", "total_users"),
+        _count("Months", "months"),
+        _TOTAL_TOKENS,
+        _count("Products used", "products_used"),
+        _count("Total users", "total_users"),
     ),
     ("range_order",),
+    one_page=True,
 )
 TOKENS_BY_DAY = Report(
     "Tokens by day",
     "rpt_tokens_by_day",
-    _cols(("Date", "usage_date"), ("Tokens used", "tokens_used")),
+    _cols(("Date", "usage_date"), _TOKENS_USED),
     ("usage_date",),
 )
 BY_PRODUCT = Report(
     "By product",
     "rpt_by_product",
-    _cols(
-        _RANGE,
-        _PRODUCT,
-        ("Total users", "total_users"),
-        ("Total tokens used", "total_tokens_used"),
-        _AVERAGE,
-    ),
+    _cols(_RANGE, _PRODUCT, _count("Total users", "total_users"), _TOTAL_TOKENS, _AVERAGE),
     ("range_order", "product"),
 )
 TOKEN_DISTRIBUTION = Report(
     "Token distribution",
     "rpt_token_distribution",
-    _cols(_RANGE, _PRODUCT, ("Band", "band"), ("Users", "users")),
+    _cols(_RANGE, _PRODUCT, ("Band", "band"), _count("Users", "users")),
     ("range_order", "product", "band_order"),
 )
 USERS_BY_VERSION = Report(
     "Users by version",
     "rpt_users_by_version",
-    _cols(_RANGE, _PRODUCT, ("Version", "version"), ("Users", "users")),
+    _cols(_RANGE, _PRODUCT, ("Version", "version"), _count("Users", "users")),
     ("range_order", "product", "version"),
 )
 PRODUCT_USERS = Report(
     "Product users",
     "rpt_product_users",
-    _cols(_RANGE, _PRODUCT, _HASHED, _USER, ("Total tokens used", "total_tokens_used"), _AVERAGE),
+    _cols(_RANGE, _PRODUCT, _HASHED, _USER, _TOTAL_TOKENS, _AVERAGE),
     ("range_order", "product", "user_name", "hashed_autodesk_id"),
 )
 BY_USER = Report(
@@ -135,30 +208,23 @@ BY_USER = Report(
         _HASHED,
         _USER,
         ("Products used", "products_used"),
-        ("Number of products", "number_of_products"),
-        ("Total tokens used", "total_tokens_used"),
-        ("Days used", "days_used"),
-        ("Days in range", "days_in_range"),
+        _count("Number of products", "number_of_products"),
+        _TOTAL_TOKENS,
+        _DAYS_USED,
+        _count("Days in range", "days_in_range"),
     ),
     _BY_USER_ORDER,
 )
 USER_WEEKLY_DAYS = Report(
     "User weekly days",
     "rpt_user_weekly_days",
-    _cols(
-        _RANGE,
-        _HASHED,
-        _USER,
-        _PRODUCT,
-        ("Week starting", "week_starting"),
-        ("Days used", "days_used"),
-    ),
+    _cols(_RANGE, _HASHED, _USER, _PRODUCT, ("Week starting", "week_starting"), _DAYS_USED),
     (*_BY_USER_ORDER, "product", "week_starting"),
 )
 USER_VERSIONS = Report(
     "User versions",
     "rpt_user_versions",
-    _cols(_RANGE, _HASHED, _USER, _PRODUCT, ("Version", "version"), ("Days used", "days_used")),
+    _cols(_RANGE, _HASHED, _USER, _PRODUCT, ("Version", "version"), _DAYS_USED),
     (*_BY_USER_ORDER, "product", "version"),
 )
 SUBSCRIPTIONS = Report(
@@ -169,13 +235,16 @@ SUBSCRIPTIONS = Report(
         ("Contract number", "contract_number"),
         ("Offering", "offering"),
         ("Term", "term"),
-        ("Tokens purchased", "tokens_purchased"),
+        _count("Tokens purchased", "tokens_purchased"),
         ("Start date", "start_date"),
         ("End date", "end_date"),
         ("Status", "status"),
-        ("Tokens used", "tokens_used"),
-        ("Tokens remaining", "tokens_remaining"),
-        ("Tokens expired", "tokens_expired"),
+        _count("Tokens received", "tokens_received"),
+        _count("Tokens sent", "tokens_sent"),
+        _count("Adjustments", "adjustments"),
+        _TOKENS_USED,
+        _count("Tokens remaining", "tokens_remaining"),
+        _count("Tokens expired", "tokens_expired"),
         ("Reseller name", "reseller_name"),
         ("Reseller email", "reseller_email"),
     ),
@@ -211,14 +280,25 @@ USAGE = Report(
         ("Version", "version"),
         ("Usage type", "usage_type"),
         ("Day used", "day_used"),
-        ("Tokens used", "tokens_used"),
+        _TOKENS_USED,
     ),
     ("day_used", "charge_ts", "usage_id"),
     day_column="day_used",
 )
+# The About sheet is written from the workbook's own figures, not read from a model.
+ABOUT = Report(
+    "About",
+    "",
+    _cols(Column("Topic", "topic", wrap=40), Column("Explanation", "explanation", wrap=90)),
+    (),
+)
 
+# The report sheets in workbook order (About follows them).
 NIGHTLY_REPORTS: tuple[Report, ...] = (
     SUMMARY,
+    BALANCES,
+    TOKEN_EVENTS,
+    TOKENS_BY_MONTH,
     TIME_RANGES,
     TOKENS_BY_DAY,
     BY_PRODUCT,

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from multiprocessing import get_context
 from pathlib import Path
 
-from .charts import token_distribution_chart, tokens_by_day_chart
+from .about import about_rows
+from .charts import (
+    DISTRIBUTION_PRODUCTS,
+    Block,
+    by_product_chart,
+    token_distribution_chart,
+    tokens_by_day_chart,
+    tokens_by_month_chart,
+)
 from .errors import ExportError, ExportRequestError, WorkbooksFailedError, describe_os_error
 from .files import checked_date, checked_team_id, workbook_path
-from .reader import DuckDBReportSource, ReportSource
-from .sheets import EXCEL_MAX_ROWS, NIGHTLY_REPORTS, SUMMARY, TOKEN_DISTRIBUTION, TOKENS_BY_DAY
-from .xlsx import new_workbook, save_workbook, write_report
+from .reader import Batch, DuckDBReportSource, ReportSource
+from .sheets import (
+    ABOUT,
+    BY_PRODUCT,
+    EXCEL_MAX_ROWS,
+    NIGHTLY_REPORTS,
+    PAST_12_MONTHS,
+    SUMMARY,
+    TIME_RANGES,
+    TOKEN_DISTRIBUTION,
+    TOKENS_BY_DAY,
+    TOKENS_BY_MONTH,
+    Report,
+)
+from .xlsx import SheetPart, new_workbook, save_workbook, write_report
 
-SUMMARY_CHART_ANCHOR = "A4"
+# Summary: the table in rows 1-2, the two charts stacked below it.
+DAY_CHART_ANCHOR = "A4"
+MONTH_CHART_ANCHOR = "A21"
+# By product / Token distribution: the chart to the right of the table.
+BY_PRODUCT_CHART_ANCHOR = "G2"
+DISTRIBUTION_CHART_ANCHOR = "F2"
 # Teams are handed to the workers in this many contiguous runs per worker: each run
 # reads every report once, and several runs per worker balance teams of unequal size.
 CHUNKS_PER_WORKER = 4
-DISTRIBUTION_CHART_ANCHOR = "F2"
 
 
 def write_team_workbook(
@@ -121,10 +145,17 @@ def write_workbook(
 ) -> Path:
     """Build one team's workbook from ``source`` and save it atomically."""
     path = workbook_path(exports_dir, team_id, as_of)
+    watched = {
+        report.sheet: _Watched(report, source.batches(report, team_id, as_of))
+        for report in (TIME_RANGES, BY_PRODUCT, TOKEN_DISTRIBUTION)
+    }
     with new_workbook() as workbook:
         parts = {
             report.sheet: write_report(
-                workbook, report, source.batches(report, team_id, as_of), max_rows
+                workbook,
+                report,
+                watched.get(report.sheet) or source.batches(report, team_id, as_of),
+                max_rows,
             )
             for report in NIGHTLY_REPORTS
         }
@@ -133,17 +164,80 @@ def write_workbook(
             raise ExportError(
                 f"team {team_id} has {summary_rows} Summary rows as of {as_of}; expected exactly 1"
             )
-        days = parts[TOKENS_BY_DAY.sheet][0]
-        if days.rows:
-            parts[SUMMARY.sheet][0].worksheet.add_chart(
-                tokens_by_day_chart(days), SUMMARY_CHART_ANCHOR
-            )
-        distribution = parts[TOKEN_DISTRIBUTION.sheet][0]
-        if distribution.rows:
-            distribution.worksheet.add_chart(
-                token_distribution_chart(distribution), DISTRIBUTION_CHART_ANCHOR
-            )
+        ranges = [row[:3] for _, row in watched[TIME_RANGES.sheet].rows]
+        pii = source.include_pii(team_id, as_of)
+        write_report(workbook, ABOUT, [about_rows(as_of, ranges, pii)], max_rows)
+        _add_charts(parts, watched, max_rows)
         return save_workbook(workbook, path, datetime.combine(as_of, time()))
+
+
+class _Watched:
+    """A report's batches passed through unchanged, keeping (row index, row) of some rows.
+
+    Time ranges keeps all its rows; the range-by-product sheets their Past 12 months rows.
+    """
+
+    def __init__(self, report: Report, batches: Iterable[Batch]) -> None:
+        self._batches = batches
+        self._range = None if report is TIME_RANGES else report.position("time_range") - 1
+        self.rows: list[tuple[int, tuple]] = []
+
+    def __iter__(self) -> Iterator[Batch]:
+        seen = 0
+        for batch in self._batches:
+            self.rows += [
+                (seen + index, row)
+                for index, row in enumerate(batch)
+                if self._range is None or row[self._range] == PAST_12_MONTHS
+            ]
+            seen += len(batch)
+            yield batch
+
+
+def _add_charts(parts: dict[str, list[SheetPart]], watched: dict[str, _Watched], max_rows: int):
+    """The Summary, By product and Token distribution charts (of the sheets with rows)."""
+    summary = parts[SUMMARY.sheet][0].worksheet
+    days, months = parts[TOKENS_BY_DAY.sheet][0], parts[TOKENS_BY_MONTH.sheet][0]
+    if days.rows:
+        summary.add_chart(tokens_by_day_chart(days), DAY_CHART_ANCHOR)
+    if months.rows:
+        summary.add_chart(tokens_by_month_chart(months), MONTH_CHART_ANCHOR)
+    products = _blocks(watched[BY_PRODUCT.sheet].rows, parts[BY_PRODUCT.sheet], max_rows, None)
+    if products:
+        (block,) = products.values()
+        block.worksheet.add_chart(by_product_chart(block), BY_PRODUCT_CHART_ANCHOR)
+    product = TOKEN_DISTRIBUTION.position("product") - 1
+    distribution = watched[TOKEN_DISTRIBUTION.sheet].rows
+    bands = _blocks(distribution, parts[TOKEN_DISTRIBUTION.sheet], max_rows, product)
+    if bands:
+        users = TOKEN_DISTRIBUTION.position("users") - 1
+        totals: dict[str, int] = {}
+        for _, row in distribution:
+            totals[row[product]] = totals.get(row[product], 0) + row[users]
+        top = sorted(bands, key=lambda name: (-totals[name], name))[:DISTRIBUTION_PRODUCTS]
+        chart = token_distribution_chart([bands[name] for name in sorted(top)], len(totals))
+        bands[top[0]].worksheet.add_chart(chart, DISTRIBUTION_CHART_ANCHOR)
+
+
+def _blocks(
+    rows: list[tuple[int, tuple]], parts: list[SheetPart], max_rows: int, key: int | None
+) -> dict[object, Block]:
+    """The sheet blocks of ``rows`` (by row index), one per value of ``row[key]``.
+
+    A group whose rows do not sit consecutively on one sheet part (a table continued on
+    ``<name> (2)`` mid-group) is left out: a chart series references one cell range.
+    """
+    per_part = max_rows - 1
+    groups: dict[object, list[int]] = {}
+    for index, row in rows:
+        groups.setdefault(None if key is None else row[key], []).append(index)
+    blocks = {}
+    for name, indexes in groups.items():
+        first, last = indexes[0], indexes[-1]
+        if first // per_part == last // per_part and last - first + 1 == len(indexes):
+            worksheet = parts[first // per_part].worksheet
+            blocks[name] = Block(worksheet, first % per_part + 2, last % per_part + 2)
+    return blocks
 
 
 def _selected_teams(active: list[str], team_ids: Iterable[str] | None, as_of: date) -> list[str]:

@@ -1,27 +1,33 @@
 """Streaming xlsx writer (openpyxl write-only) with typed, formula-safe cells.
 
-Rows are appended as plain values; only cells that need it are styled: averages get the
-``0.00`` number format and formula-like text gets Excel's quote prefix (stored as text,
-never as a formula). Dates get ``yyyy-mm-dd`` from openpyxl. Text is OOXML-escaped
-(see ``safety``). Saving is deterministic: the document properties and every zip entry
-carry the given timestamp.
+Rows are appended as plain values; only cells that need it are styled: figures get their
+column's number format (thousands separators, 2 decimals, percentage), a flagged column
+its red/green fill, and formula-like text Excel's quote prefix (stored as text, never as
+a formula). Dates get ``yyyy-mm-dd`` from openpyxl. Text is OOXML-escaped (see
+``safety``). Every sheet prints landscape, one page wide, with the header row repeated.
+Saving is deterministic: the document properties and every zip entry carry the given
+timestamp.
 """
 
 from __future__ import annotations
 
 import shutil
+import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -32,9 +38,24 @@ from .sheets import Report
 
 WIDTH_SAMPLE_ROWS = 1_000
 MIN_WIDTH = 8
-MAX_WIDTH = 60
-_HEADER_FONT = Font(bold=True)
+MAX_WIDTH = 80  # a 64-character hashed id fits
+HEADER_PAD = 3  # room for the filter button beside a header
+VALUE_PAD = 2  # padding beside a value
+HEADER_LINES = 3  # a long header wraps onto at most this many lines
+WRAP_FROM = 10  # headers longer than this many characters may wrap
+LINE_HEIGHT = 15  # points per line of 11-point text: row heights of wrapped text
+# Viewers do not grow rows for wrapped text on opening (LibreOffice keeps the default
+# height), so rows with wrapped text get an explicit height from the estimated lines.
+TEXT_PER_WIDTH = 1.25  # text characters per width unit (the unit is one digit wide)
+MARGIN_INCHES = 0.4  # left and right page margins
+FONT_NAME = "Calibri"
+HEADER_FONT = Font(name=FONT_NAME, size=11, bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+LOW_FILL = PatternFill("solid", fgColor="F8CBAD")  # red: the flag holds
+OK_FILL = PatternFill("solid", fgColor="C6EFCE")  # green: it does not
 
 
 @dataclass(frozen=True)
@@ -72,15 +93,37 @@ def write_report(
     batches = iter(batches)
     first = next(batches, [])
     widths = _column_widths(report, first)
-    formats = [column.number_format for column in report.columns]
+    styled = [
+        (
+            index,
+            bool(column.wrap),
+            report.selected.index(column.fill_flag) if column.fill_flag else None,
+        )
+        for index, column in enumerate(report.columns)
+        if column.fill_flag or column.wrap
+    ]
+    wrapped = [(index, widths[index]) for index, column in enumerate(report.columns) if column.wrap]
+    width = len(report.columns)
     rows = chain(first, chain.from_iterable(batches))
     pending = next(rows, None)
     parts: list[SheetPart] = []
     while True:
         worksheet = _start_sheet(workbook, report, len(parts) + 1, widths)
+        if not parts:
+            formats = _number_styles(worksheet, report)
         count = 0
         while pending is not None and count < max_rows - 1:
-            worksheet.append(_cells(worksheet, pending, formats))
+            lines = max(_lines(pending[i], w) for i, w in wrapped) if wrapped else 1
+            if styled:
+                cells = _cells(worksheet, pending[:width], formats)
+                for index, wrap, flag in styled:
+                    cells[index] = _styled(worksheet, cells[index], wrap, flag, pending)
+            else:
+                cells = _cells(worksheet, pending, formats)
+            if lines > 1:  # a taller row: every cell of it aligned to the top
+                worksheet.row_dimensions[count + 2].height = LINE_HEIGHT * lines
+                cells = [_top(worksheet, cell) for cell in cells]
+            worksheet.append(cells)
             count += 1
             pending = next(rows, None)
         last = f"{get_column_letter(len(report.columns))}{count + 1}"
@@ -109,17 +152,93 @@ def _start_sheet(
     for index, width in enumerate(widths, 1):
         worksheet.column_dimensions[get_column_letter(index)].width = width
     worksheet.freeze_panes = "A2"
+    _print_setup(worksheet, report.one_page)
+    lines = max(
+        _lines(header, width - HEADER_PAD + VALUE_PAD)
+        for header, width in zip(report.headers, widths, strict=True)
+    )
+    if lines > 1:
+        worksheet.row_dimensions[1].height = LINE_HEIGHT * lines
     header = []
     for text in report.headers:
         cell = WriteOnlyCell(worksheet, text)
-        cell.font = _HEADER_FONT
+        cell.font = HEADER_FONT
         cell.fill = _HEADER_FILL
+        cell.alignment = _HEADER_ALIGNMENT
         header.append(cell)
     worksheet.append(header)
     return worksheet
 
 
-def _cells(worksheet: WriteOnlyWorksheet, row: tuple, formats: list[str | None]) -> list[Any]:
+def _print_setup(worksheet: WriteOnlyWorksheet, one_page: bool) -> None:
+    """Landscape, one page wide (and one page tall for ``one_page``), header row repeated."""
+    worksheet.page_setup.orientation = "landscape"
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 1 if one_page else 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.print_title_rows = "1:1"
+    worksheet.page_margins.left = worksheet.page_margins.right = MARGIN_INCHES
+
+
+def _top(worksheet: WriteOnlyWorksheet, cell: Any) -> Cell:
+    """``cell`` (a value or a styled cell) aligned to the top of its row."""
+    cell = _own_style(worksheet, cell)
+    if not cell.alignment.wrap_text:
+        cell.alignment = _TOP
+    return cell
+
+
+def _lines(text: object, width: float) -> int:
+    """Lines ``text`` takes wrapped at spaces in a column ``width`` wide (margin excluded)."""
+    room = int((width - VALUE_PAD) * TEXT_PER_WIDTH)
+    if not isinstance(text, str) or len(text) <= room:
+        return 1
+    return len(textwrap.wrap(text, room, break_on_hyphens=False))
+
+
+def _styled(
+    worksheet: WriteOnlyWorksheet, cell: Any, wrap: bool, flag: int | None, row: tuple
+) -> Cell:
+    """``cell`` (a value or a styled cell) wrapped and/or filled by the flag at ``row[flag]``.
+
+    The fill is red when the flag holds, green otherwise.
+    """
+    cell = _own_style(worksheet, cell)
+    if wrap:
+        cell.alignment = _WRAP
+    if flag is not None:
+        cell.fill = LOW_FILL if row[flag] else OK_FILL
+    return cell
+
+
+def _number_styles(worksheet: WriteOnlyWorksheet, report: Report) -> list[StyleArray | None]:
+    """Per column, the style of its number format (None: none), shared by its cells.
+
+    Setting ``number_format`` on every cell costs a style lookup each time; a prepared
+    style array is several times faster on large sheets.
+    """
+    styles: list[StyleArray | None] = []
+    for column in report.columns:
+        if column.number_format is None:
+            styles.append(None)
+        else:
+            template = WriteOnlyCell(worksheet)
+            template.number_format = column.number_format
+            styles.append(template._style)
+    return styles
+
+
+def _own_style(worksheet: WriteOnlyWorksheet, cell: Any) -> Cell:
+    """``cell`` as a cell (a plain value wrapped) with a style array of its own to change."""
+    if not isinstance(cell, Cell):
+        return WriteOnlyCell(worksheet, cell)
+    cell._style = copy(cell._style)
+    return cell
+
+
+def _cells(
+    worksheet: WriteOnlyWorksheet, row: tuple, formats: list[StyleArray | None]
+) -> list[Any]:
     cells: list[Any] = []
     for value, number_format in zip(row, formats, strict=True):
         if isinstance(value, str):
@@ -133,7 +252,7 @@ def _cells(worksheet: WriteOnlyWorksheet, row: tuple, formats: list[str | None])
                 cells.append(xlsx_text(value))
         elif number_format is not None and value is not None:
             cell = WriteOnlyCell(worksheet, value)
-            cell.number_format = number_format
+            cell._style = number_format  # shared: copied before any change (see _own_style)
             cells.append(cell)
         else:
             cells.append(value)
@@ -141,21 +260,52 @@ def _cells(worksheet: WriteOnlyWorksheet, row: tuple, formats: list[str | None])
 
 
 def _column_widths(report: Report, sample: Sequence[tuple]) -> list[float]:
-    widths = [len(header) for header in report.headers]
+    """Widths fitting the header (long ones wrapped) and the sampled values.
+
+    A wrapping column is at most its ``wrap`` wide; its longer texts wrap.
+    """
+    widths = [header_width(header) + HEADER_PAD for header in report.headers]
     for row in sample[:WIDTH_SAMPLE_ROWS]:
-        for index, value in enumerate(row):
-            widths[index] = max(widths[index], _display_length(value))
-    return [float(min(max(width + 2, MIN_WIDTH), MAX_WIDTH)) for width in widths]
+        for index, column in enumerate(report.columns):
+            shown = display_length(row[index], column.number_format) + VALUE_PAD
+            widths[index] = max(widths[index], shown)
+    for index, column in enumerate(report.columns):
+        if column.wrap:
+            widths[index] = min(widths[index], column.wrap)
+    return [float(min(max(width, MIN_WIDTH), MAX_WIDTH)) for width in widths]
 
 
-def _display_length(value: object) -> int:
+def header_width(header: str) -> int:
+    """Characters a header needs: all of it when short, else wrapped at spaces onto at most
+    ``HEADER_LINES`` lines."""
+    if len(header) <= WRAP_FROM:
+        return len(header)
+    words = header.split(" ")
+    need = max(len(word) for word in words)
+    while True:
+        lines, line = 1, 0
+        for word in words:
+            line = len(word) if line == 0 else line + 1 + len(word)
+            if line > need:
+                lines, line = lines + 1, len(word)
+        if lines <= HEADER_LINES:
+            return need
+        need += 1
+
+
+def display_length(value: object, number_format: str | None) -> int:
+    """Characters ``value`` takes when shown with ``number_format``."""
     if value is None:
         return 0
     if isinstance(value, date):
         return 10
-    if isinstance(value, float):
-        return len(f"{value:.2f}")
-    return len(str(value))
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return len(str(value))
+    if number_format and number_format.endswith("%"):
+        return len(f"{value * 100:.1f}%")
+    if number_format and "," in number_format:
+        return len(f"{value:,.2f}" if "." in number_format else f"{value:,.0f}")
+    return len(f"{value:.2f}" if isinstance(value, float) else str(value))
 
 
 def _release(worksheet: WriteOnlyWorksheet) -> None:
