@@ -62,6 +62,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result, outcome: str) -> None:
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     print(
         f"refresh as of {result.as_of} {outcome}: "
         f"{len(result.deliveries_ingested)} deliveries ingested, "

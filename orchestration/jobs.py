@@ -126,8 +126,10 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext):
     fingerprint = ",".join(f"{d.delivery_date}:{d.manifest_sha256}" for d in complete)
     if fingerprint == context.cursor:
         return dg.SkipReason("no new complete delivery")
-    newest = max(d.delivery_date for d in complete)
+    newest = dlv.default_as_of(complete, dlv.utc_today())
     context.update_cursor(fingerprint)
+    if newest is None:
+        return dg.SkipReason("every complete delivery is dated after today (UTC)")
     request = delivery_run_request(
         context.instance, settings.landing_dir, settings.warehouse, newest, run_key=None
     )

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.ingest.contract import BY_FILE, ENTITIES, Entity
@@ -133,6 +133,30 @@ def discover(landing: Path, as_of: date | None = None) -> list[Delivery]:
             continue
         found.append(Delivery(day, folder, _sha256(manifest)))
     return sorted(found, key=lambda d: d.delivery_date)
+
+
+def utc_today() -> date:
+    """Today's date in UTC (the landing folders are named by UTC date)."""
+    return datetime.now(UTC).date()
+
+
+def default_as_of(deliveries: list[Delivery], today: date) -> date | None:
+    """The default report date: the newest delivery dated on or before ``today``.
+
+    A delivery dated later is suspect (a clock or naming error upstream) and never
+    moves the default; None when there is no delivery up to ``today``.
+    """
+    return max((d.delivery_date for d in deliveries if d.delivery_date <= today), default=None)
+
+
+def future_dated(deliveries: list[Delivery], today: date) -> list[str]:
+    """A warning per delivery dated after ``today`` (UTC)."""
+    return [
+        f"delivery {d.delivery_date}: dated after today ({today} UTC); the default report "
+        "date ignores it (give --as-of to report on it)"
+        for d in deliveries
+        if d.delivery_date > today
+    ]
 
 
 def _manifest_depth(text: str) -> int:
