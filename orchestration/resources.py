@@ -72,8 +72,9 @@ class RefreshConfig(dg.Config):
     """Run configuration shared by the refresh assets."""
 
     as_of: str = Field(
-        default="", description="Report date YYYY-MM-DD; empty = the newest complete "
-        "delivery dated on or before today (UTC)."
+        default="",
+        description="Report date YYYY-MM-DD; empty = the newest complete "
+        "delivery dated on or before today (UTC).",
     )
     full_refresh: bool = Field(
         default=False, description="Rebuild incremental dbt models from scratch."

@@ -138,6 +138,6 @@ def _write_xlsx(
             report = ON_DEMAND_REPORTS[kind]
             days = request.days if kind == USAGE_TYPE else None
             batches = source.batches(report, request.team_id, request.as_of, days)
-            write_report(workbook, report, batches, max_rows)
+            write_report(workbook, report, batches, max_rows, request.team_id)
         save_workbook(workbook, folder / name, stamp)
     return name

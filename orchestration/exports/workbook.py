@@ -92,7 +92,7 @@ def write_workbook(
     with new_workbook() as workbook:
         parts = {
             report.sheet: write_report(
-                workbook, report, source.batches(report, team_id, as_of), max_rows
+                workbook, report, source.batches(report, team_id, as_of), max_rows, team_id
             )
             for report in NIGHTLY_REPORTS
         }
