@@ -162,7 +162,12 @@ def _stage_python(
     con: duckdb.DuckDBPyConnection, day: date, file: DeliveryFile, table: str
 ) -> StagedFile:
     """Parse with Python's csv module, quarantining records it cannot split cleanly."""
-    text = file.path.read_bytes().decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+    try:
+        data = file.path.read_bytes()
+    except OSError as err:
+        reason = f"unreadable ({err.strerror or err})"
+        raise InvalidDeliveryError(day, reason, file.path.name) from err
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
     width = len(file.header)
     name = file.entity.name
     lines: list[int] = []
