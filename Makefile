@@ -29,12 +29,13 @@ DEMO_TEAMS ?= 30
 DEMO_KEY_FILE := $(CURDIR)/.flex_demo_key
 SCALE ?= small
 
-.PHONY: help install install-dev manifest run refresh dev test lint format bench clean preview
+.PHONY: help install install-dev manifest run refresh dev test lint format bench clean preview fuzz
 
 help:
 	@echo "make run    install, generate demo deliveries if none, refresh, write the exports"
 	@echo "make test   install and run every test (pytest: unit, dbt, pipeline, Spark parity)"
 	@echo "make dev    start dagster dev on the code location (DEV_PORT=3000), Ctrl-C stops it"
+	@echo "make fuzz   fuzz ingest longer than make test does (hypothesis, thousands of cases)"
 	@echo "make lint   ruff + sqlfluff;  make bench SCALE=small|medium|large"
 	@echo "make preview [TEAM=id]  print a team's newest workbook to preview/ (PDF + PNG pages)"
 
@@ -78,6 +79,10 @@ dev: manifest $(DEMO_KEY_FILE)
 
 test: install-dev manifest
 	@$(BIN)/pytest -n 2 --dist loadfile -q --durations=10
+
+# `make test` runs the same fuzz properties with a small fixed budget (FLEX_FUZZ=ci).
+fuzz: install-dev
+	@FLEX_FUZZ=long $(BIN)/pytest -p no:xdist -q tests/test_ingest_fuzz.py
 
 lint: install-dev
 	@$(BIN)/ruff check orchestration tests bench

@@ -424,6 +424,7 @@ def _export(args: argparse.Namespace) -> int:
         as_of,
         args.exports,
         now=datetime.now(UTC),
+        confirm=lambda: released_as_of(args.warehouse, as_of),  # still released, under the lock
     )
     for path in paths:
         print(path)

@@ -131,6 +131,10 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext):
     complete = dlv.discover(settings.landing_dir, None)
     if not complete:
         return dg.SkipReason(f"no complete delivery in {settings.landing_dir}")
+    # A delivery dated after today (UTC) is suspect: warned about by a refresh, never run for.
+    complete = [d for d in complete if d.delivery_date <= dlv.utc_today()]
+    if not complete:
+        return dg.SkipReason("every complete delivery is dated after today (UTC)")
     try:
         loaded = loaded_manifests(settings.warehouse, busy_is_empty=False)
     except WarehouseBusyError:

@@ -28,11 +28,15 @@ def lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".lock")
 
 
+def _turn_path(warehouse: Path) -> Path:
+    """The turnstile: a waiting writer holds it, so new readers queue behind the writer."""
+    return warehouse.with_name(warehouse.name + ".lock.turn")
+
+
 @contextlib.contextmanager
-def _flock(path: Path, mode: int, wait_seconds: float, busy: str) -> Iterator[None]:
+def _flock(path: Path, mode: int, deadline: float, busy: str) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    deadline = time.monotonic() + wait_seconds
     try:
         while True:
             try:
@@ -41,16 +45,32 @@ def _flock(path: Path, mode: int, wait_seconds: float, busy: str) -> Iterator[No
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise WarehouseBusyError(busy) from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _rw_lock(warehouse: Path, mode: int, wait_seconds: float, busy: str) -> Iterator[None]:
+    """The lock ``mode`` on the warehouse's lock file, taken through the turnstile.
+
+    A writer holds the turnstile while it waits for the readers to leave, and every
+    reader passes it before taking its shared lock: readers arriving one after the
+    other can never keep a writer waiting for ever (writer starvation).
+    """
+    deadline = time.monotonic() + wait_seconds
+    turn_mode = fcntl.LOCK_EX if mode == fcntl.LOCK_EX else fcntl.LOCK_SH
+    with contextlib.ExitStack() as stack:
+        with _flock(_turn_path(warehouse), turn_mode, deadline, busy):
+            stack.enter_context(_flock(lock_path(warehouse), mode, deadline, busy))
+        yield
+
+
 def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> contextlib.AbstractContextManager:
     """Hold the exclusive writer lock; wait up to ``wait_seconds`` for it, then fail clearly."""
-    return _flock(
-        lock_path(warehouse),
+    return _rw_lock(
+        warehouse,
         fcntl.LOCK_EX,
         wait_seconds,
         f"{warehouse} is being written or read by another process (lock "
@@ -61,9 +81,10 @@ def writer_lock(warehouse: Path, wait_seconds: float = 0.0) -> contextlib.Abstra
 def reader_lock(
     warehouse: Path, wait_seconds: float = DEFAULT_WAIT_SECONDS
 ) -> contextlib.AbstractContextManager:
-    """Hold a shared lock while reading: readers share it, a writer waits for them."""
-    return _flock(
-        lock_path(warehouse),
+    """Hold a shared lock while reading: readers share it, a writer waits for them, and
+    readers arriving while a writer waits queue behind it."""
+    return _rw_lock(
+        warehouse,
         fcntl.LOCK_SH,
         wait_seconds,
         f"{warehouse} is being written by a refresh (lock {lock_path(warehouse)} is held); "
@@ -93,7 +114,7 @@ def refresh_lock(warehouse: Path) -> Iterator[None]:
     with _flock(
         path,
         fcntl.LOCK_EX,
-        0.0,
+        time.monotonic(),
         f"another refresh of {warehouse} is running; it was left alone. "
         "Run again when it has finished.",
     ):

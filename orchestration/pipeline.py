@@ -199,12 +199,17 @@ def refresh(
     *,
     console_level: str = CONSOLE_LEVEL,
     progress: RunProgress | None = None,
+    today: date | None = None,
 ) -> RefreshResult:
-    """Ingest, build and export as of ``as_of`` (default: the newest complete delivery).
+    """Ingest, build and export as of ``as_of``.
 
-    ``console_level`` is the level of Dagster's console log (``CRITICAL`` silences it);
-    ``progress`` receives every event of the runs as they happen.
+    The default as-of date is the newest complete delivery dated on or before
+    ``today`` (default: today's UTC date); deliveries dated after ``today`` are
+    reported in ``warnings``. ``console_level`` is the level of Dagster's console log
+    (``CRITICAL`` silences it); ``progress`` receives every event of the runs as they
+    happen.
     """
+    today = today or dlv.utc_today()
     env = Settings.from_env()
     settings = Settings(
         landing_dir=Path(landing_dir).resolve(),
@@ -215,19 +220,20 @@ def refresh(
     )
     if not settings.landing_dir.is_dir():
         raise RefreshError(f"landing folder not found: {settings.landing_dir}")
-    complete = dlv.discover(settings.landing_dir, as_of)
-    if not complete:
+    everything = dlv.discover(settings.landing_dir)
+    warnings = dlv.future_dated(everything, today)
+    as_of = as_of or dlv.default_as_of(everything, today)
+    if as_of is None or not dlv.discover(settings.landing_dir, as_of):
         raise NothingToRefresh(
             "nothing to refresh: no complete delivery (folder YYYY-MM-DD with manifest.json) "
-            f"in {settings.landing_dir}"
-            + (f" dated on or before {as_of}" if as_of else "")
+            f"in {settings.landing_dir} dated on or before {as_of or today}"
             + "; folders without a manifest are still being written"
+            + "".join(f"\nwarning: {w}" for w in warnings)
         )
-    as_of = as_of or max(d.delivery_date for d in complete)
     _require_hash_key_if_needed(settings.landing_dir, as_of)
 
     defs = build_definitions(settings)
-    summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir)
+    summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir, warnings=warnings)
     with refresh_lock(settings.warehouse), open_instance() as instance:
         fail_abandoned_cli_runs(instance)
         request = delivery_run_request(

@@ -12,7 +12,7 @@ import duckdb
 from pydantic import Field
 
 from orchestration import warehouse as wh
-from orchestration.ingest.deliveries import discover
+from orchestration.ingest.deliveries import default_as_of, discover, utc_today
 from orchestration.locks import writer_lock
 
 
@@ -72,16 +72,23 @@ class RefreshConfig(dg.Config):
     """Run configuration shared by the refresh assets."""
 
     as_of: str = Field(
-        default="", description="Report date YYYY-MM-DD; empty = the newest complete delivery."
+        default="",
+        description="Report date YYYY-MM-DD; empty = the newest complete "
+        "delivery dated on or before today (UTC).",
     )
     full_refresh: bool = Field(
         default=False, description="Rebuild incremental dbt models from scratch."
     )
 
     def as_of_date(self, landing: Path) -> date:
+        """The given date, else the newest complete delivery dated on or before today (UTC)."""
         if self.as_of:
             return date.fromisoformat(self.as_of)
-        complete = discover(landing, None)
-        if not complete:
-            raise dg.Failure(f"no complete delivery in {landing}: nothing to report on")
-        return max(d.delivery_date for d in complete)
+        today = utc_today()
+        as_of = default_as_of(discover(landing, None), today)
+        if as_of is None:
+            raise dg.Failure(
+                f"no complete delivery dated on or before {today} in {landing}: "
+                "nothing to report on"
+            )
+        return as_of

@@ -1,6 +1,6 @@
 """The quality checks inside Dagster runs: what a run judges, what stays blocked, check wiring."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -14,8 +14,9 @@ from tests.test_checks import D0, D1, build_raw
 INGESTED = dg.AssetKey(["raw", "usage"])
 
 
-def _ingested(days: list[str]) -> dict:
-    return {"ingested_deliveries": dg.MetadataValue.json(days)}
+def _ingested(days: list[str], as_of: date | None = None) -> dict:
+    when = {"as_of": dg.MetadataValue.text(as_of.isoformat())} if as_of else {}
+    return {"ingested_deliveries": dg.MetadataValue.json(days)} | when
 
 
 def test_ingested_deliveries_are_the_ones_this_run_loaded():
@@ -49,17 +50,22 @@ def raw_runs(tmp_path):
     path = tmp_path / "wh.duckdb"
     build_raw(path)
     ingested: list[str] = []
+    as_of: list[date | None] = [None]
 
     @dg.multi_asset(specs=[dg.AssetSpec(["raw", n]) for n in (*RAW_ENTITIES, "quarantine")])
     def stand_in():
         for name in (*RAW_ENTITIES, "quarantine"):
-            yield dg.MaterializeResult(asset_key=["raw", name], metadata=_ingested(ingested))
+            metadata = _ingested(ingested, as_of[0])
+            yield dg.MaterializeResult(asset_key=["raw", name], metadata=metadata)
 
-    def run(*days: date, statements: tuple[str, ...] = ()) -> dict[str, bool]:
+    def run(
+        *days: date, statements: tuple[str, ...] = (), until: date | None = None
+    ) -> dict[str, bool]:
         with duckdb.connect(str(path)) as con:
             for statement in statements:
                 con.execute(statement)
         ingested[:] = [d.isoformat() for d in days]
+        as_of[0] = until
         result = dg.materialize(
             [stand_in, quality.raw_quality],
             instance=instance,
@@ -94,6 +100,18 @@ def test_a_delivery_failing_a_contract_check_blocks_until_redelivered(raw_runs):
     assert all(run(D1, statements=redelivery).values())
     assert held() == []
     assert all(run().values())
+
+
+def test_a_held_delivery_does_not_block_a_report_as_of_an_earlier_date(raw_runs):
+    run, held = raw_runs
+    bad_email = f"update raw.users set email = null where delivery_date = '{D1}'"
+    assert not run(D1, statements=(bad_email,), until=D1)["raw_users_quality"]
+    assert held() == [D1]
+    # a refresh as of the day before D1 does not use D1: nothing blocks it
+    assert all(run(until=D1 - timedelta(days=1)).values())
+    assert held() == [D1]  # still held for the reports that use it
+    assert not run(until=D1)["raw_users_quality"]
+    assert not run(until=D1 + timedelta(days=30))["raw_users_quality"]
 
 
 def test_only_failing_deliveries_are_held(raw_runs):

@@ -206,11 +206,14 @@ def test_listed_extra_file_that_does_not_match_invalidates_the_delivery(
     assert_nothing_loaded(con)
 
 
-def test_listed_file_outside_the_delivery_folder_is_missing(tmp_path, con):
+def test_listed_file_outside_the_delivery_folder_is_a_path(tmp_path, con):
     (tmp_path / "extra.csv").write_bytes(EXTRA)  # exists, but beside the delivery folder
     entry = {"rows": 2, "sha256": EXTRA_SHA}
     write_delivery(tmp_path, "2026-03-02", base_files(), {"files": {"../extra.csv": entry}})
     with pytest.raises(InvalidDeliveryError) as err:
         ingest_day(con, tmp_path, "2026-03-02")
-    assert str(err.value) == "delivery 2026-03-02: ../extra.csv: listed in the manifest but missing"
+    assert str(err.value) == (
+        "delivery 2026-03-02: ../extra.csv: manifest entry is a path (with '/', '\\' or '..') "
+        "instead of a file name of the delivery folder"
+    )
     assert_nothing_loaded(con)

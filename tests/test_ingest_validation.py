@@ -96,7 +96,7 @@ CASES = {
     ),
     "integer out of range": (
         setv("usage.csv", 0, tokens="99999999999999999999"),
-        [("usage.csv", 2, "usage.tokens: bad integer '99999999999999999999'")],
+        [("usage.csv", 2, "usage.tokens: integer out of range '99999999999999999999'")],
     ),
     "integer with plus sign": (
         setv("usage.csv", 0, tokens="+7"),

@@ -82,3 +82,28 @@ def test_release_marks_the_checked_as_of_date(tmp_path):
     wh.withdraw_release(warehouse)
     with pytest.raises(wh.UncheckedReportsError):
         wh.released_as_of(warehouse)
+
+
+def test_a_waiting_writer_goes_before_readers_that_arrive_after_it(warehouse):
+    """Readers arriving one after the other must not keep a writer waiting for ever."""
+    events: list[str] = []
+
+    def write():
+        with writer_lock(warehouse, wait_seconds=10):
+            events.append("writer in")
+            time.sleep(0.3)
+            events.append("writer out")
+
+    def read():
+        with reader_lock(warehouse, wait_seconds=10):
+            events.append("late reader in")
+
+    with reader_lock(warehouse):
+        writer = _after(0, write)
+        time.sleep(0.3)  # the writer waits for this reader
+        reader = _after(0, read)
+        time.sleep(0.3)
+        assert events == []  # the late reader queues behind the waiting writer
+    writer.join(5)
+    reader.join(5)
+    assert events == ["writer in", "writer out", "late reader in"]

@@ -58,6 +58,8 @@ def raw_deliveries(
 ):
     """Load every new or re-delivered delivery of the selected partitions."""
     as_of = config.as_of_date(landing.folder)
+    for warning in dlv.future_dated(dlv.discover(landing.folder), dlv.utc_today()):
+        context.log.warning(warning)
     wanted = {date.fromisoformat(key) for key in context.partition_keys}
     found = [d for d in dlv.discover(landing.folder, as_of) if d.delivery_date in wanted]
     failures: list[str] = []
@@ -112,6 +114,7 @@ def raw_deliveries(
                 "rows_loaded_this_run": dg.MetadataValue.int(totals["rows_loaded"]),
                 "rows_rejected_this_run": dg.MetadataValue.int(totals["rows_rejected"]),
                 "ingested_deliveries": dg.MetadataValue.json(ingested),
+                "as_of": dg.MetadataValue.text(as_of.isoformat()),
                 "extra_columns": dg.MetadataValue.json(extra_columns),
             },
         )

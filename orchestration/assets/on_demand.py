@@ -45,6 +45,7 @@ def on_demand_export(
             as_of,
             exports.folder,
             now=datetime.now(UTC),
+            confirm=lambda: released_as_of(warehouse.file, as_of),
         )
     except (ExportRequestError, UncheckedReportsError) as err:
         raise dg.Failure(description=f"export refused: {err}") from err

@@ -42,11 +42,11 @@ REPORT_CHECKS = {
 }
 
 
-def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
-    """Delivery dates that this run's ingest loaded ([] when the run did not ingest).
+def _ingest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
+    """Metadata of this run's own materialization of ``raw/usage`` ({} when it did not ingest).
 
-    Read from this run's own materialization of ``raw/usage``: a run going on
-    next to this one may have ingested other deliveries since.
+    A run going on next to this one may have ingested other deliveries since, so
+    the latest materialization in the instance is never used.
     """
     records = context.instance.get_records_for_run(
         context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -54,9 +54,20 @@ def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
     for record in reversed(records):
         materialization = record.event_log_entry.asset_materialization
         if materialization is not None and materialization.asset_key == INGESTED_ASSET:
-            value = materialization.metadata.get("ingested_deliveries")
-            return [date.fromisoformat(d) for d in (value.value if value else [])]
-    return []
+            return materialization.metadata
+    return {}
+
+
+def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
+    """Delivery dates that this run's ingest loaded ([] when the run did not ingest)."""
+    value = _ingest_metadata(context).get("ingested_deliveries")
+    return [date.fromisoformat(d) for d in (value.value if value else [])]
+
+
+def _run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
+    """The as-of date of this run's ingest (None when unknown)."""
+    value = _ingest_metadata(context).get("as_of")
+    return date.fromisoformat(value.value) if value else None
 
 
 GATE_STATE = """
@@ -67,17 +78,20 @@ create table if not exists raw.gate_failures (
 """
 
 
-def _judged_deliveries(con, ingested: list[date]) -> list[date]:
+def _judged_deliveries(con, ingested: list[date], as_of: date | None) -> list[date]:
     """This run's deliveries, plus earlier ones that failed a raw check and were not re-delivered.
 
     A delivery accepted once never blocks again; a failed one keeps blocking the
-    exports until upstream re-delivers it (or it passes when judged again).
+    exports until upstream re-delivers it (or it passes when judged again), but
+    only the reports that use it: those as of its date or later (``as_of``).
     """
     con.execute(GATE_STATE)
     held = con.execute(
         "select g.delivery_date from raw.gate_failures g"
         " join raw.deliveries d on d.delivery_date = g.delivery_date"
         " and d.manifest_sha256 = g.manifest_sha256"
+        " where ?::date is null or g.delivery_date <= ?::date",
+        [as_of, as_of],
     ).fetchall()
     return sorted(set(ingested) | {row[0] for row in held})
 
@@ -97,7 +111,7 @@ def _record_failures(con, judged: list[date], failed: list[date]) -> None:
 def raw_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     """Contract expectations and the reject-rate gate on the newly ingested deliveries."""
     with warehouse.writer() as con:
-        judged = _judged_deliveries(con, _ingested_deliveries(context))
+        judged = _judged_deliveries(con, _ingested_deliveries(context), _run_as_of(context))
         outcomes = raw_outcomes(con, judged)
         _record_failures(con, judged, failed_deliveries(outcomes))
     context.log.info(f"judged deliveries: {[d.isoformat() for d in judged]}")

@@ -233,6 +233,14 @@ def _data_suite(
             column=column,
             min_value=minimum,
         )
+    for column, maximum in entity.maximum:
+        add(
+            gxe.ExpectColumnValuesToBeBetween,
+            column,
+            f"value above {maximum}",
+            column=column,
+            max_value=maximum,
+        )
     for earlier, later in entity.ordered_dates:
         add(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB,

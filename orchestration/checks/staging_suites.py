@@ -143,6 +143,10 @@ def _suite(con: duckdb.DuckDBPyConnection, entity: Entity, bucket: int, buckets:
         column = _column(entity, column)
         rule = f"value below {minimum}"
         add(gxe.ExpectColumnValuesToBeBetween, column, rule, column=column, min_value=minimum)
+    for column, maximum in entity.maximum:
+        column = _column(entity, column)
+        rule = f"value above {maximum}"
+        add(gxe.ExpectColumnValuesToBeBetween, column, rule, column=column, max_value=maximum)
     keys = ", ".join(f"t.{c}" for c in key)
     rows = bulk_frame(
         con,

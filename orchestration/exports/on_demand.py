@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ def export_on_demand(
     now: datetime | None = None,
     *,
     max_rows: int = EXCEL_MAX_ROWS,
+    confirm: Callable[[], object] | None = None,
 ) -> list[Path]:
     """Write the chosen report types to ``<exports>/<team_id>/on-demand/<timestamp>/``.
 
@@ -52,12 +54,16 @@ def export_on_demand(
     ``start`` is 29 days before ``end``. The range is checked whatever the types.
     ``now`` (naive means UTC) names the folder; a second export in the same second gets
     ``<timestamp>-02``, ``-03``…. Raises ``ExportRequestError`` and writes nothing when
-    the request is invalid.
+    the request is invalid. ``confirm`` is called once the reports are open under the
+    reader lock (no refresh can change them from then on), e.g. to check that they are
+    still the released ones; an exception it raises refuses the export.
     """
     request = _validated(team_id, types, fmt, start, end, as_of)
     stamp = _utc(now or datetime.now(UTC))
     target = on_demand_dir(Path(exports_dir), request.team_id, stamp.strftime(STAMP_FORMAT))
     with DuckDBReportSource(warehouse) as source:
+        if confirm is not None:
+            confirm()
         active = source.active_teams(request.as_of)
         if request.team_id not in active:
             raise ExportRequestError(_not_active(source, request.team_id, request.as_of, active))
@@ -153,6 +159,6 @@ def _write_xlsx(
             report = ON_DEMAND_REPORTS[kind]
             days = request.days if kind == USAGE_TYPE else None
             batches = source.batches(report, request.team_id, request.as_of, days)
-            write_report(workbook, report, batches, max_rows)
+            write_report(workbook, report, batches, max_rows, request.team_id)
         save_workbook(workbook, folder / name, stamp)
     return name

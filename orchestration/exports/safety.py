@@ -8,11 +8,15 @@ xlsx text encoding: XML cannot carry a carriage return or most control character
 verbatim (parsers turn CR into LF, others are illegal), so they are written with the
 OOXML ``_xHHHH_`` escape that Excel decodes; a literal ``_xHHHH_`` in the text has its
 underscore escaped (``_x005F_``) so it reads back unchanged.
+
+Excel's cell limit: text longer than 32,767 characters is cut in xlsx (csv keeps it whole).
 """
 
 import re
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_CHARS = 32_767  # Excel's limit on the text of one cell
+CUT_MARK = "…"
 _OOXML_UNSAFE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|[\x00-\x08\x0b-\x1f]")
 
 
@@ -24,6 +28,14 @@ def is_formula_like(text: str) -> bool:
 def csv_text(text: str) -> str:
     """``text`` for a csv cell: a leading apostrophe is added when it looks like a formula."""
     return "'" + text if is_formula_like(text) else text
+
+
+def xlsx_cut(text: str) -> str:
+    """``text`` within Excel's cell limit: a longer text keeps its first 32,766 characters
+    followed by ``…``."""
+    if len(text) <= XLSX_MAX_CHARS:
+        return text
+    return text[: XLSX_MAX_CHARS - 1] + CUT_MARK
 
 
 def xlsx_text(text: str) -> str:

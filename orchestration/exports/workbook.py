@@ -156,6 +156,7 @@ def write_workbook(
                 report,
                 watched.get(report.sheet) or source.batches(report, team_id, as_of),
                 max_rows,
+                team_id,
             )
             for report in NIGHTLY_REPORTS
         }
@@ -166,7 +167,7 @@ def write_workbook(
             )
         ranges = [row[:3] for _, row in watched[TIME_RANGES.sheet].rows]
         pii = source.include_pii(team_id, as_of)
-        write_report(workbook, ABOUT, [about_rows(as_of, ranges, pii)], max_rows)
+        write_report(workbook, ABOUT, [about_rows(as_of, ranges, pii)], max_rows, team_id)
         _add_charts(parts, watched, max_rows)
         return save_workbook(workbook, path, datetime.combine(as_of, time()))
 

@@ -11,8 +11,10 @@ timestamp.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import textwrap
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from copy import copy
@@ -26,6 +28,7 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -33,7 +36,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from .files import write_file_atomically
-from .safety import is_formula_like, xlsx_text
+from .safety import XLSX_MAX_CHARS, is_formula_like, xlsx_cut, xlsx_text
 from .sheets import Report
 
 WIDTH_SAMPLE_ROWS = 1_000
@@ -51,6 +54,7 @@ MARGIN_INCHES = 0.4  # left and right page margins
 FONT_NAME = "Calibri"
 HEADER_FONT = Font(name=FONT_NAME, size=11, bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_LOG = logging.getLogger(__name__)
 _HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
@@ -82,12 +86,18 @@ def new_workbook() -> Iterator[Workbook]:
 
 
 def write_report(
-    workbook: Workbook, report: Report, batches: Iterable[Sequence[tuple]], max_rows: int
+    workbook: Workbook,
+    report: Report,
+    batches: Iterable[Sequence[tuple]],
+    max_rows: int,
+    team: str = "",
 ) -> list[SheetPart]:
     """Append the report as one sheet, continued on ``<sheet> (2)``… past ``max_rows``.
 
-    ``max_rows`` counts the header row, as Excel's row limit does.
+    ``max_rows`` counts the header row, as Excel's row limit does. Texts longer than
+    Excel's cell limit are cut, with a warning naming ``team``, sheet and column.
     """
+    cut: Counter[int] = Counter()
     if max_rows < 2:
         raise ValueError("max_rows must leave room for a header and one data row")
     batches = iter(batches)
@@ -115,11 +125,11 @@ def write_report(
         while pending is not None and count < max_rows - 1:
             lines = max(_lines(pending[i], w) for i, w in wrapped) if wrapped else 1
             if styled:
-                cells = _cells(worksheet, pending[:width], formats)
+                cells = _cells(worksheet, pending[:width], formats, cut)
                 for index, wrap, flag in styled:
                     cells[index] = _styled(worksheet, cells[index], wrap, flag, pending)
             else:
-                cells = _cells(worksheet, pending, formats)
+                cells = _cells(worksheet, pending, formats, cut)
             if lines > 1:  # a taller row: every cell of it aligned to the top
                 worksheet.row_dimensions[count + 2].height = LINE_HEIGHT * lines
                 cells = [_top(worksheet, cell) for cell in cells]
@@ -130,6 +140,7 @@ def write_report(
         worksheet.auto_filter.ref = f"A1:{last}"
         parts.append(SheetPart(worksheet, count))
         if pending is None:
+            _warn_cut(team, report, cut)
             return parts
 
 
@@ -237,19 +248,23 @@ def _own_style(worksheet: WriteOnlyWorksheet, cell: Any) -> Cell:
 
 
 def _cells(
-    worksheet: WriteOnlyWorksheet, row: tuple, formats: list[StyleArray | None]
+    worksheet: WriteOnlyWorksheet,
+    row: tuple,
+    formats: list[StyleArray | None],
+    cut: Counter[int],
 ) -> list[Any]:
+    """The row's cells; counts in ``cut`` the texts cut to Excel's limit, per column index."""
     cells: list[Any] = []
-    for value, number_format in zip(row, formats, strict=True):
+    for index, (value, number_format) in enumerate(zip(row, formats, strict=True)):
         if isinstance(value, str):
-            if is_formula_like(value):
-                cell = WriteOnlyCell(worksheet)
-                cell.value = xlsx_text(value)
-                cell.data_type = "s"
-                cell.quotePrefix = True
-                cells.append(cell)
+            text = xlsx_cut(value)
+            if text is not value:
+                cut[index] += 1
+            encoded = xlsx_text(text)
+            if is_formula_like(text) or encoded in ERROR_CODES or len(encoded) > XLSX_MAX_CHARS:
+                cells.append(_text_cell(worksheet, encoded, quote_prefix=is_formula_like(text)))
             else:
-                cells.append(xlsx_text(value))
+                cells.append(encoded)
         elif number_format is not None and value is not None:
             cell = WriteOnlyCell(worksheet, value)
             cell._style = number_format  # shared: copied before any change (see _own_style)
@@ -257,6 +272,30 @@ def _cells(
         else:
             cells.append(value)
     return cells
+
+
+def _text_cell(worksheet: WriteOnlyWorksheet, encoded: str, quote_prefix: bool) -> Any:
+    """A cell stored as text whatever its content: openpyxl would otherwise type ``#N/A``
+    and the other error names as error cells, and cut an escaped text past the limit."""
+    cell = WriteOnlyCell(worksheet)
+    cell._value = encoded  # set directly: the value setter infers the type and cuts
+    cell.data_type = "s"
+    if quote_prefix:
+        cell.quotePrefix = True
+    return cell
+
+
+def _warn_cut(team: str, report: Report, cut: Counter[int]) -> None:
+    for index, count in sorted(cut.items()):
+        _LOG.warning(
+            "team %s, sheet %s, column %s: %d text(s) longer than %s characters cut to "
+            "Excel's limit (the csv export keeps them whole)",
+            team or "?",
+            report.sheet,
+            report.headers[index],
+            count,
+            f"{XLSX_MAX_CHARS:,}",
+        )
 
 
 def _column_widths(report: Report, sample: Sequence[tuple]) -> list[float]:

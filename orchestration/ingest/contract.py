@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 TEAM_ID_PATTERN = "[A-Za-z0-9_-]{1,64}"
+MAX_DAILY_TOKENS = 1_000_000  # products.tokens_per_day, usage.tokens
+MAX_PACK_TOKENS = 1_000_000_000  # token_packs.tokens_purchased, |token_events.tokens|
+MAX_FIELD_CHARS = 65_536  # a longer field makes its row bad
+KEPT_FIELD_CHARS = 1_024  # what raw_values keeps of such a field
 
 
 class Kind(Enum):
@@ -68,7 +72,8 @@ class Column:
 class Entity:
     """One delivery file: its columns, key and the rules across columns.
 
-    ``minimum``: (column, smallest allowed integer). ``ordered_dates``: (earlier,
+    ``minimum`` / ``maximum``: (column, smallest / largest allowed integer).
+    ``ordered_dates``: (earlier,
     later) date columns where earlier <= later. ``sign_rule``: (amount column,
     type column, required sign of the amount per type value).
     """
@@ -79,6 +84,7 @@ class Entity:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     minimum: tuple[tuple[str, int], ...] = ()
+    maximum: tuple[tuple[str, int], ...] = ()
     ordered_dates: tuple[tuple[str, str], ...] = ()
     sign_rule: tuple[str, str, dict[str, Sign]] | None = None
 
@@ -141,6 +147,8 @@ PRODUCTS = Entity(
         Column("usage_category", Kind.ENUM, values=("DESKTOP_PRODUCT", "CLOUD_SERVICE")),
     ),
     key=("product_line_code",),
+    minimum=(("tokens_per_day", 0),),
+    maximum=(("tokens_per_day", MAX_DAILY_TOKENS),),
 )
 
 TOKEN_PACKS = Entity(
@@ -162,6 +170,7 @@ TOKEN_PACKS = Entity(
     ),
     key=("subscription_id",),
     minimum=(("tokens_purchased", 1),),
+    maximum=(("tokens_purchased", MAX_PACK_TOKENS),),
     ordered_dates=(("start_date", "end_date"),),
 )
 
@@ -183,6 +192,8 @@ TOKEN_EVENTS = Entity(
         Column("related_team_id", nullable=True, references="teams"),
     ),
     key=("event_id",),
+    minimum=(("tokens", -MAX_PACK_TOKENS),),
+    maximum=(("tokens", MAX_PACK_TOKENS),),
     sign_rule=(
         "tokens",
         "event_type",
@@ -213,6 +224,7 @@ USAGE = Entity(
     ),
     key=("usage_id",),
     minimum=(("tokens", 0),),
+    maximum=(("tokens", MAX_DAILY_TOKENS),),
 )
 
 # Validation order: every entity comes after the entities it refers to.

@@ -14,8 +14,11 @@ import csv
 import hashlib
 import json
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.ingest.contract import BY_FILE, ENTITIES, Entity
@@ -24,6 +27,9 @@ MANIFEST = "manifest.json"
 _FOLDER_NAME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _CHUNK = 1 << 20
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+MANIFEST_DEPTH = 3  # manifest object > "files" object > one file's entry
+MAX_MANIFEST_BYTES = 1 << 20
 
 
 class InvalidDeliveryError(Exception):
@@ -79,6 +85,20 @@ class VerifiedDelivery:
     files: tuple[DeliveryFile, ...]
 
 
+@contextmanager
+def unbounded_csv_fields() -> Iterator[None]:
+    """Lift the ``csv`` module's field size limit (131,072 characters) for the block.
+
+    Fields of any length are read in full, so the contract's own field limit is
+    applied to the parsed values, the same way whatever parser read the file.
+    """
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _folder_date(name: str) -> date | None:
     if not _FOLDER_NAME.fullmatch(name):
         return None
@@ -89,7 +109,11 @@ def _folder_date(name: str) -> date | None:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """sha256 of ``path``; ``""`` when unreadable (verification then names the reason)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def discover(landing: Path, as_of: date | None = None) -> list[Delivery]:
@@ -111,35 +135,110 @@ def discover(landing: Path, as_of: date | None = None) -> list[Delivery]:
     return sorted(found, key=lambda d: d.delivery_date)
 
 
+def utc_today() -> date:
+    """Today's date in UTC (the landing folders are named by UTC date)."""
+    return datetime.now(UTC).date()
+
+
+def default_as_of(deliveries: list[Delivery], today: date) -> date | None:
+    """The default report date: the newest delivery dated on or before ``today``.
+
+    A delivery dated later is suspect (a clock or naming error upstream) and never
+    moves the default; None when there is no delivery up to ``today``.
+    """
+    return max((d.delivery_date for d in deliveries if d.delivery_date <= today), default=None)
+
+
+def future_dated(deliveries: list[Delivery], today: date) -> list[str]:
+    """A warning per delivery dated after ``today`` (UTC)."""
+    return [
+        f"delivery {d.delivery_date}: dated after today ({today} UTC); the default report "
+        "date ignores it (give --as-of to report on it)"
+        for d in deliveries
+        if d.delivery_date > today
+    ]
+
+
+def _manifest_depth(text: str) -> int:
+    """Deepest nesting of arrays and objects in JSON ``text`` (strings skipped)."""
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", _JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ValueError(f"duplicate key(s) {', '.join(map(repr, repeated))}")
+    return dict(pairs)
+
+
+def _file_name_problem(name: str) -> str | None:
+    """Why a manifest entry is not a plain file name of the delivery folder, else None."""
+    if not name or name in (".", "..") or "\x00" in name:
+        return "not a file name"
+    if "/" in name or "\\" in name or ".." in name:
+        return "a path (with '/', '\\' or '..') instead of a file name of the delivery folder"
+    return None
+
+
 def _manifest(delivery: Delivery) -> tuple[str, dict[str, dict]]:
     day = delivery.delivery_date
 
     def invalid(reason: str) -> InvalidDeliveryError:
         return InvalidDeliveryError(day, reason, MANIFEST)
 
+    path = delivery.path / MANIFEST
+    if outside := _outside_landing(delivery, path):
+        raise invalid(outside)
     try:
-        raw = (delivery.path / MANIFEST).read_bytes()
-        doc = json.loads(raw)
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise invalid(f"larger than {MAX_MANIFEST_BYTES:,} bytes")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, ValueError) as err:
         raise invalid(f"unreadable manifest ({err})") from err
+    if _manifest_depth(text) > MANIFEST_DEPTH:
+        raise invalid(f"not of the documented shape (nested deeper than {MANIFEST_DEPTH} levels)")
+    try:
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as err:
+        raise invalid(f"not valid JSON ({err})") from err
     if not isinstance(doc, dict):
         raise invalid("manifest is not a JSON object")
-    if doc.get("delivery_date") != day.isoformat():
-        raise invalid(f"delivery_date {doc.get('delivery_date')!r} does not match the folder name")
+    if not isinstance(doc.get("delivery_date"), str):
+        raise invalid("'delivery_date' is missing or not a string")
+    if doc["delivery_date"] != day.isoformat():
+        raise invalid(f"delivery_date {doc['delivery_date']!r} does not match the folder name")
     files = doc.get("files")
     if not isinstance(files, dict):
         raise invalid("'files' is missing or not an object")
-    for entity in ENTITIES:
-        if entity.file_name not in files:
-            raise invalid(f"{entity.file_name} is not listed")
     for name, entry in files.items():
+        if problem := _file_name_problem(name):
+            raise InvalidDeliveryError(day, f"manifest entry is {problem}", name)
         rows = entry.get("rows") if isinstance(entry, dict) else None
         sha = entry.get("sha256") if isinstance(entry, dict) else None
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
             raise invalid(f"{name}: 'rows' must be a non-negative integer")
         if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
             raise invalid(f"{name}: 'sha256' must be 64 hex digits")
+    for entity in ENTITIES:
+        if entity.file_name not in files:
+            raise invalid(f"{entity.file_name} is not listed")
     return hashlib.sha256(raw).hexdigest(), files
+
+
+def _outside_landing(delivery: Delivery, path: Path) -> str | None:
+    """Why ``path`` (the delivery folder or a file in it) is not inside the landing folder."""
+    landing = delivery.path.parent.resolve()
+    target = path.resolve()
+    if target.is_relative_to(landing) and target != landing:
+        return None
+    what = "delivery folder" if path == delivery.path else "file"
+    return f"the {what} is a symbolic link pointing outside the landing folder ({target})"
 
 
 def _scan(path: Path) -> tuple[str, int, bool]:
@@ -157,7 +256,10 @@ def _scan(path: Path) -> tuple[str, int, bool]:
 
 def _records(day: date, path: Path) -> int:
     """Data records of a listed file that is not a contract file, counted as CSV records."""
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+    with (
+        path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f,
+        unbounded_csv_fields(),
+    ):
         reader = csv.reader(f, strict=True)
         try:
             return max(sum(1 for row in reader if row) - 1, 0)
@@ -169,7 +271,10 @@ def _records(day: date, path: Path) -> int:
 
 def _header(day: date, entity: Entity, path: Path) -> tuple[tuple[str, ...], int]:
     """The header record (BOM removed) and the number of physical lines it spans."""
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+    with (
+        path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as f,
+        unbounded_csv_fields(),
+    ):
         reader = csv.reader(f, strict=True)
         try:
             header = next(reader)
@@ -203,15 +308,22 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
     that are not contract files are verified but not returned (never loaded).
     """
     day = delivery.delivery_date
+    if outside := _outside_landing(delivery, delivery.path):
+        raise InvalidDeliveryError(day, outside)
     manifest_sha, listed = _manifest(delivery)
     if manifest_sha != delivery.manifest_sha256:
         raise InvalidDeliveryError(day, "manifest changed since discovery", MANIFEST)
     files = []
     for name, entry in listed.items():
         path = delivery.path / name
-        if path.parent != delivery.path or not path.is_file():
+        if not path.is_file():
             raise InvalidDeliveryError(day, "listed in the manifest but missing", name)
-        sha, newlines, ends_with_newline = _scan(path)
+        if outside := _outside_landing(delivery, path):
+            raise InvalidDeliveryError(day, outside, name)
+        try:
+            sha, newlines, ends_with_newline = _scan(path)
+        except OSError as err:
+            raise InvalidDeliveryError(day, f"unreadable ({err.strerror or err})", name) from err
         if sha != entry["sha256"].lower():
             raise InvalidDeliveryError(
                 day, f"sha256 mismatch (manifest {entry['sha256']}, file {sha})", name

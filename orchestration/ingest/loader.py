@@ -18,7 +18,7 @@ import pyarrow as pa
 from orchestration.faults import crash_point
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
-from orchestration.ingest.parsing import StagedFile, raw_column, raw_keys, stage
+from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_keys, stage
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
@@ -114,7 +114,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
     keys = raw_keys(staged.file.header)
-    pairs = ", ".join(f"{literal(h)}, coalesce(s.{raw_column(i)}, '')" for i, h in enumerate(keys))
+    pairs = ", ".join(f"{literal(h)}, {kept_sql(f's.{raw_column(i)}')}" for i, h in enumerate(keys))
     return (
         f"SELECT DATE '{day.isoformat()}', {literal(staged.file.path.name)}, c.line, "
         f"json_object({pairs})::VARCHAR, c.reason FROM {checked} c "

@@ -20,7 +20,8 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from orchestration.ingest.deliveries import DeliveryFile, InvalidDeliveryError
+from orchestration.ingest.contract import KEPT_FIELD_CHARS, MAX_FIELD_CHARS
+from orchestration.ingest.deliveries import DeliveryFile, InvalidDeliveryError, unbounded_csv_fields
 from orchestration.ingest.sql import first_row, literal
 
 
@@ -115,6 +116,23 @@ def _stage_duckdb(
     return StagedFile(file, lines, records, (), None)
 
 
+def long_field_reason(entity: str, key: str) -> str:
+    """Reason of a record whose field ``key`` is longer than the contract's field limit."""
+    return f"{entity}.{key}: field longer than {MAX_FIELD_CHARS:,} characters"
+
+
+def kept_sql(value_sql: str) -> str:
+    """SQL: a field as kept in ``raw_values`` (a too long field cut to its first characters)."""
+    return (
+        f"CASE WHEN length({value_sql}) > {MAX_FIELD_CHARS} "
+        f"THEN left({value_sql}, {KEPT_FIELD_CHARS}) ELSE coalesce({value_sql}, '') END"
+    )
+
+
+def _kept(value: str) -> str:
+    return value[:KEPT_FIELD_CHARS] if len(value) > MAX_FIELD_CHARS else value
+
+
 def raw_keys(header: tuple[str, ...]) -> list[str]:
     """Keys of the header fields in ``raw_values``: a repeated name gets ``#<position>``."""
     return [h if h not in header[:i] else f"{h}#{i + 1}" for i, h in enumerate(header)]
@@ -134,9 +152,9 @@ def _is_utf8(value: str) -> bool:
 
 
 def _raw_json(header: tuple[str, ...], row: list[str]) -> str:
-    values = {h: _printable(v) for h, v in zip(raw_keys(header), row, strict=False)}
+    values = {h: _printable(_kept(v)) for h, v in zip(raw_keys(header), row, strict=False)}
     for i in range(len(header), len(row)):
-        values[f"#{i + 1}"] = _printable(row[i])
+        values[f"#{i + 1}"] = _printable(_kept(row[i]))
     return json.dumps(values, ensure_ascii=False)
 
 
@@ -144,8 +162,12 @@ def _stage_python(
     con: duckdb.DuckDBPyConnection, day: date, file: DeliveryFile, table: str
 ) -> StagedFile:
     """Parse with Python's csv module, quarantining records it cannot split cleanly."""
-    text = file.path.read_bytes().decode("utf-8", "surrogateescape").removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        data = file.path.read_bytes()
+    except OSError as err:
+        reason = f"unreadable ({err.strerror or err})"
+        raise InvalidDeliveryError(day, reason, file.path.name) from err
+    text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
     width = len(file.header)
     name = file.entity.name
     lines: list[int] = []
@@ -153,26 +175,35 @@ def _stage_python(
     rejects: list[Reject] = []
     records = 0
     previous = 0
+    keys = raw_keys(file.header)
     try:
-        for row in reader:
-            start, previous = previous + 1, reader.line_num
-            if start == 1 or not row:  # the header, or a blank line (not a record)
-                continue
-            records += 1
-            if len(row) != width:
-                reason = f"{name}: wrong field count (found {len(row)}, header has {width})"
-            else:
-                reason = "; ".join(
-                    f"{name}.{h}: invalid UTF-8 bytes"
-                    for h, v in zip(file.header, row, strict=True)
-                    if not _is_utf8(v)
-                )
-            if reason:
-                rejects.append(Reject(start, _raw_json(file.header, row), reason))
-                continue
-            lines.append(start)
-            for column, value in zip(columns, row, strict=True):
-                column.append(value or None)
+        with unbounded_csv_fields():
+            reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+            for row in reader:
+                start, previous = previous + 1, reader.line_num
+                if start == 1 or not row:  # the header, or a blank line (not a record)
+                    continue
+                records += 1
+                if len(row) == width:
+                    reason = "; ".join(
+                        f"{name}.{h}: invalid UTF-8 bytes"
+                        for h, v in zip(keys, row, strict=True)
+                        if not _is_utf8(v)
+                    )
+                else:
+                    reason = f"{name}: wrong field count (found {len(row)}, header has {width})"
+                if reason:
+                    long = (
+                        long_field_reason(name, k)
+                        for k, v in zip(keys, row, strict=False)
+                        if len(v) > MAX_FIELD_CHARS
+                    )
+                    reason = "; ".join([*long, reason])
+                    rejects.append(Reject(start, _raw_json(file.header, row), reason))
+                    continue
+                lines.append(start)
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value or None)
     except csv.Error as err:
         raise InvalidDeliveryError(
             day, f"unparsable CSV at line {previous + 1} ({err})", file.path.name

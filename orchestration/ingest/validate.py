@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.ingest.contract import BY_NAME, Column, Entity, Kind, Sign, value_pattern
-from orchestration.ingest.parsing import StagedFile, raw_column
+from orchestration.ingest.contract import (
+    BY_NAME,
+    MAX_FIELD_CHARS,
+    Column,
+    Entity,
+    Kind,
+    Sign,
+    value_pattern,
+)
+from orchestration.ingest.parsing import StagedFile, long_field_reason, raw_column, raw_keys
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal, quoted
 
 _YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001-9999
@@ -65,7 +73,13 @@ def _format_reason(col: Column, label: str, raw: str, value: str) -> str | None:
                 f"THEN {quoted(f'{label}: timestamp without Z (UTC) ', raw)} "
                 f"ELSE {quoted(f'{label}: bad timestamp ', raw)} END"
             )
-        case Kind.DATE | Kind.INTEGER | Kind.BOOLEAN:
+        case Kind.INTEGER:
+            message = (
+                f"CASE WHEN regexp_full_match({raw}, '{_INTEGER}') "
+                f"THEN {quoted(f'{label}: integer out of range ', raw)} "
+                f"ELSE {quoted(f'{label}: bad integer ', raw)} END"
+            )
+        case Kind.DATE | Kind.BOOLEAN:
             message = quoted(f"{label}: bad {col.kind.value} ", raw)
         case _:
             return None
@@ -110,6 +124,12 @@ def _rule_reasons(entity: Entity, raw: dict[str, str]) -> list[str]:
         reasons.append(
             f"CASE WHEN {typed(name)} < {minimum} THEN {quoted(f'{label}: {text}', raw[name])} END"
         )
+    for name, maximum in entity.maximum:
+        label = f"{entity.name}.{name}"
+        reasons.append(
+            f"CASE WHEN {typed(name)} > {maximum} "
+            f"THEN {quoted(f'{label}: must be <= {maximum}, got ', raw[name])} END"
+        )
     for first, last in entity.ordered_dates:
         message = (
             f"{quoted(f'{entity.name}.{first}: after {last} (', raw[first])}"
@@ -151,6 +171,17 @@ def _duplicates(entity: Entity, raw: dict[str, str], staging: str) -> tuple[str,
     return join, reason
 
 
+def _long_fields(staged: StagedFile) -> str:
+    """SQL: the reasons of the record's fields (any column) longer than the field limit."""
+    name = staged.file.entity.name
+    cases = ", ".join(
+        f"CASE WHEN length(s.{raw_column(i)}) > {MAX_FIELD_CHARS} "
+        f"THEN {literal(long_field_reason(name, key))} END"
+        for i, key in enumerate(raw_keys(staged.file.header))
+    )
+    return f"nullif(concat_ws('; ', {cases}), '')"
+
+
 def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> None:
     """Create the checked temp table ``table`` from ``staged``.
 
@@ -165,7 +196,8 @@ def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> Non
         f"{_typed_sql(c, 's.' + raw[c.name])} AS {typed(c.name)}" for c in entity.columns
     )
     raw_cols = ", ".join(f"s.{r}" for r in raw.values())
-    reasons = [r for c in entity.columns for r in _column_reasons(entity, c, raw[c.name])]
+    reasons = ["_long"]
+    reasons += [r for c in entity.columns for r in _column_reasons(entity, c, raw[c.name])]
     reasons += _rule_reasons(entity, raw)
     reasons.append(dup_reason)
     own = [c for c in entity.columns if c.references == entity.name]
@@ -174,7 +206,7 @@ def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> Non
         f"SELECT line, {', '.join(typed(c) for c in entity.column_names)}, "
         f"concat_ws('; ', {', '.join(reasons)}) AS reason "
         f"FROM (SELECT {staged.line_sql('s')} AS line, {raw_cols}, {typed_cols}, "
-        "d._copies AS _copies "
+        f"{_long_fields(staged)} AS _long, d._copies AS _copies "
         f"FROM {staged.table} s {dup_join})"
     )
     for col in own:
