@@ -9,20 +9,35 @@
     fall back to the table in the target schema or to the minimum.
 -#}
 {% macro drawdown_depth() -%}
+    {{ return(built_max('int_team_pack_ledger', 'bucket_rank')) }}
+{%- endmacro %}
+
+{#-
+    Number of pack levels the balance forecast unrolls: the most packs one
+    team draws from in the simulation (largest forecast_rank of the built
+    int_forecast_packs), never less than var `drawdown_min_depth`; same
+    fallbacks as drawdown_depth.
+-#}
+{% macro forecast_depth() -%}
+    {{ return(built_max('int_forecast_packs', 'forecast_rank')) }}
+{%- endmacro %}
+
+{#- The largest value of `column` in the built model `model_name`, at least var `drawdown_min_depth`. -#}
+{% macro built_max(model_name, column) -%}
     {%- set minimum = var('drawdown_min_depth') | int -%}
     {%- if not execute -%}
         {{ return(minimum) }}
     {%- endif -%}
-    {%- set ledger = ref('int_team_pack_ledger') -%}
+    {%- set built = ref(model_name) -%}
     {%- set existing = adapter.get_relation(
-        database=ledger.database or target.database,
-        schema=ledger.schema or target.schema,
-        identifier='int_team_pack_ledger',
+        database=built.database or target.database,
+        schema=built.schema or target.schema,
+        identifier=model_name,
     ) -%}
     {%- if existing is none -%}
         {{ return(minimum) }}
     {%- endif -%}
-    {%- set result = run_query('select max(bucket_rank) from ' ~ existing) -%}
+    {%- set result = run_query('select max(' ~ column ~ ') from ' ~ existing) -%}
     {%- set deepest = result.columns[0].values()[0] -%}
     {{ return([minimum, (deepest or 0) | int] | max) }}
 {%- endmacro %}
