@@ -70,6 +70,13 @@ def _print_summary(result, outcome: str) -> None:
         f"{result.checks_failed} failed; {len(result.workbooks)} workbooks written\n"
         f"warehouse: {result.warehouse}\nexports:   {result.exports_dir}"
     )
+    if result.delivery_counts:
+        done = ", ".join(f"{n} {status}" for status, n in sorted(result.delivery_counts.items()))
+        print(
+            f"delivery:  {done}",
+            *(f"  {t} {why}" for t, why in result.delivery_problems.items()),
+            sep="\n",
+        )
 
 
 def _refresh(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 1. refresh_job over the complete deliveries dated on or before the as-of date
    (ingest of the new or re-delivered ones, user hashes, dbt build + tests);
-2. exports_job over every active team (the nightly workbooks), only when 1 succeeded.
+2. exports_job over every active team (the nightly workbooks, their e-mail to the admins,
+   the index, retention), only when 1 succeeded.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class RefreshResult:
     checks_failed: int = 0
     checks_warned: int = 0
     workbooks: list[Path] = field(default_factory=list)
+    delivery_counts: dict[str, int] = field(default_factory=dict)
+    delivery_problems: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
@@ -136,6 +139,15 @@ def _written_workbooks(result: dg.ExecuteInProcessResult) -> list[Path]:
     return sorted(paths)
 
 
+def _collect_delivery(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
+    """Delivery outcomes by status and the teams not delivered, with the reason."""
+    for event in result.get_asset_materialization_events():
+        meta = event.event_specific_data.materialization.metadata
+        if "delivery_counts" in meta:  # one event per team partition, same metadata
+            summary.delivery_counts = dict(meta["delivery_counts"].value)
+            summary.delivery_problems = dict(meta["delivery_problems"].value)
+
+
 def refresh(
     landing_dir: Path,
     as_of: date | None = None,
@@ -194,4 +206,5 @@ def refresh(
                 if not exports.success:
                     raise RefreshError(_failure_message(exports), summary)
                 summary.workbooks = _written_workbooks(exports)
+                _collect_delivery(exports, summary)
     return summary

@@ -120,7 +120,10 @@ def _deliver_team(
     for attempt in history:
         if attempt.outcome == log.SENDING:
             log.mark_unconfirmed(
-                con, attempt.attempt_id, "the run stopped between sending and recording the outcome"
+                con,
+                attempt.attempt_id,
+                "the run stopped between sending and recording the outcome: look for "
+                f"Message-ID {attempt.message_id} in the mail server's log",
             )
     unsure = [
         a
