@@ -4,6 +4,7 @@ failures isolated per team and retried, unconfirmed attempts, STARTTLS/SMTPS and
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, date, datetime
 from email import policy
 from email.parser import BytesParser
@@ -388,3 +389,17 @@ def test_message_content_is_the_team_figures_only():
     assert "&lt;b&gt;&quot;Acme&quot; &amp; Co&lt;/b&gt;" in html and '<b>"Acme' not in html
     assert "<li>low balance</li><li>run-out within 90 days</li>" in html
     assert message["Message-ID"] == f"<flex-usage.{D}.t1.{'ab' * 8}@flex.example>"
+
+
+def test_a_session_the_server_closed_while_idle_is_reopened(tmp_path):
+    handler = Handler()
+    message = build_message(MAILS["nw"], D, "b.xlsx", b"x", "ab" * 32, SENDER, False, NOW)
+    with smtp_server(handler, timeout=0.3) as port:  # the server drops idle sessions
+        transport = smtp(port)
+        try:
+            transport.send(message, SENDER, ("bo@nw.example",), "nw")
+            time.sleep(1.0)
+            transport.send(message, SENDER, ("bo@nw.example",), "nw")
+        finally:
+            transport.close()
+    assert [r.rcpt_tos for r in handler.received] == [["bo@nw.example"]] * 2

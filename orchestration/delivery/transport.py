@@ -125,7 +125,8 @@ def smtp_settings(url: str, env: Mapping[str, str]) -> SmtpSettings:
 
 
 class SmtpTransport:
-    """Sends over one SMTP session reused across teams, reopened after a failure.
+    """Sends over one SMTP session reused across teams (checked with NOOP), reopened after
+    a failure.
 
     When the server cannot be reached at all, the remaining messages of the run fail at
     once with the same reason instead of each waiting for the timeout again.
@@ -167,7 +168,12 @@ class SmtpTransport:
 
     def _open(self) -> smtplib.SMTP:
         if self._session is not None:
-            return self._session
+            try:  # the server may have closed an idle session since the last message
+                if self._session.noop()[0] == 250:
+                    return self._session
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
         if self._unreachable:
             raise SendError(f"not attempted, the SMTP server was unreachable: {self._unreachable}")
         s = self.settings
