@@ -403,3 +403,22 @@ def test_a_session_the_server_closed_while_idle_is_reopened(tmp_path):
         finally:
             transport.close()
     assert [r.rcpt_tos for r in handler.received] == [["bo@nw.example"]] * 2
+
+
+def test_figures_as_the_e_mail_shows_them():
+    from decimal import Decimal
+
+    from orchestration.delivery.content import format_figure, split_alerts
+
+    assert format_figure(None, "date") == format_figure(None, "count") == "none"
+    assert format_figure(date(2026, 5, 31), "date") == "2026-05-31"
+    assert format_figure(0.125, "share") == "12.5%"
+    assert format_figure(0.0005, "share") == "0.1%"  # half up, from the shortest repr
+    assert format_figure(1 / 3, "share") == "33.3%"
+    assert format_figure(Decimal("1234.5"), "rate") == "1,234.50"
+    assert format_figure(1234567, "count") == "1,234,567"
+    assert split_alerts("low balance; run-out within 90 days") == (
+        "low balance",
+        "run-out within 90 days",
+    )
+    assert split_alerts("") == split_alerts(None) == ()
