@@ -16,6 +16,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 MASK = "*****"
@@ -678,3 +680,174 @@ def nightly_workbooks(landing: Path, as_of: date, key: str) -> dict[str, dict[st
         for team_id, team in sorted(state.teams.items())
         if team["status"] == "active"
     }
+
+
+# --------------------------------------------------------------------------- balances, forecast
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The simulation's outcome, in exact tokens."""
+
+    run_out: date | None
+    expiring_unused: Fraction
+    to_buy: Fraction
+
+
+def forecast(
+    as_of: date, burn: Fraction, packs: dict[str, dict], balances: dict[str, int]
+) -> Forecast:
+    """Day by day over D+1 .. D+365: draw ``burn`` from the packs active that day with a
+    positive balance, in drawdown order, splitting; a pack's balance expires at the end of
+    its end_date. ``balances`` are the team's balances at the end of D per pack."""
+    left = {
+        sub: Fraction(max(balance, 0))
+        for sub, balance in balances.items()
+        if packs[sub]["end_date"] > as_of
+    }
+    run_out, expiring, drawn = None, Fraction(0), Fraction(0)
+    for offset in range(1, 366):
+        day = as_of + timedelta(days=offset)
+        need = burn
+        for sub in sorted(
+            (s for s in left if left[s] > 0 and _active(packs[s], day)),
+            key=lambda s: (packs[s]["end_date"], packs[s]["tokens_purchased"], s),
+        ):
+            take = min(need, left[sub])
+            left[sub] -= take
+            drawn += take
+            need -= take
+        if need > 0 and run_out is None:
+            run_out = day
+        for sub in left:
+            if packs[sub]["end_date"] == day:
+                expiring += left[sub]
+                left[sub] = Fraction(0)
+    return Forecast(run_out, expiring, burn * 365 - drawn)
+
+
+def round_half_up(value: Fraction, places: int = 0) -> Decimal:
+    """``value`` (not negative) rounded half up to ``places`` decimals."""
+    scaled = value * 10**places
+    return Decimal(int(scaled + Fraction(1, 2))).scaleb(-places)
+
+
+ALERTS = (
+    "low balance",
+    "tokens expiring within 90 days",
+    "run-out within 90 days",
+    "usage not covered by a pack",
+)
+
+
+def balances_row(state: State, team_id: str) -> dict:
+    """The Balances figures of one team, keyed by the rpt_balances column names."""
+    d = state.as_of
+    ledger = drawdown(state, team_id)
+    active = [s for s in ledger.held if _active(state.packs[s], d)]
+    available = sum(max(ledger.balance[s], 0) for s in active)
+    used = sum(ledger.drawn.get(s, 0) for s in active)
+    total = available + used
+    positive = [s for s in active if ledger.balance[s] > 0]
+    next_expiry = min((state.packs[s]["end_date"] for s in positive), default=None)
+    usage = [u for u in state.usage if u["team_id"] == team_id]
+    recent = [u for u in usage if d - timedelta(days=89) <= u["usage_date"] <= d]
+
+    def unallocated(days: int) -> int:
+        return sum(
+            u["tokens"] - ledger.allocated.get(u["usage_id"], 0)
+            for u in usage
+            if d - timedelta(days=days - 1) <= u["usage_date"] <= d
+        )
+
+    burn = Fraction(sum(u["tokens"] for u in recent), 90)
+    outlook = forecast(d, burn, state.packs, {s: ledger.balance[s] for s in ledger.held})
+    row = {
+        "tokens_available": available,
+        "tokens_used": used,
+        "tokens_total": total,
+        "available_share": available / total if total else None,
+        "tokens_expiring_within_90_days": sum(
+            ledger.balance[s] for s in positive if state.packs[s]["end_date"] <= d + timedelta(89)
+        ),
+        "next_expiry_date": next_expiry,
+        "days_to_next_expiry": (next_expiry - d).days if next_expiry else None,
+        "unallocated_tokens_past_30_days": unallocated(30),
+        "unallocated_tokens_past_365_days": unallocated(365),
+        "products_used_past_90_days": len({u["product_line_code"] for u in recent}),
+        "users_past_90_days": len({u["autodesk_id"] for u in recent}),
+        "daily_burn_rate": round_half_up(burn, 2),
+        "run_out_date": outlook.run_out,
+        "tokens_expiring_unused_next_12_months": int(round_half_up(outlook.expiring_unused)),
+        "tokens_to_buy_next_12_months": int(round_half_up(outlook.to_buy)),
+    }
+    holds = [
+        total == 0 or available * 5 < total,
+        row["tokens_expiring_within_90_days"] > 0,
+        outlook.run_out is not None and outlook.run_out <= d + timedelta(90),
+        row["unallocated_tokens_past_30_days"] > 0,
+    ]
+    row["alerts"] = "; ".join(name for name, on in zip(ALERTS, holds, strict=True) if on)
+    row["low_balance"] = holds[0]
+    return row
+
+
+def token_event_rows(state: State, team_id: str) -> list[tuple]:
+    """Token events sheet rows, in export order: (date, event, tokens, subscription, related
+    team, event id)."""
+    d = state.as_of
+    first = d - timedelta(days=89)
+    events = sorted(
+        (e for e in state.events if e["team_id"] == team_id and first <= e["event_ts"].date()),
+        key=lambda e: (e["event_ts"].date(), e["event_ts"], e["event_id"]),
+    )
+    rows = [
+        (e["event_ts"].date(), 0, e["event_type"], e["tokens"], e["subscription_id"],
+         e["related_team_id"], e["event_id"])
+        for e in events
+    ]  # fmt: skip
+    ledger = drawdown(state, team_id)
+    for sub in sorted(ledger.held):
+        end = state.packs[sub]["end_date"]
+        expired = expired_tokens(state, team_id, ledger, sub)
+        if first <= end <= d - timedelta(days=1) and expired > 0:
+            rows.append((end, 1, "expiration", -expired, sub, None, None))
+    rows.sort(key=lambda r: (r[0], r[1]))  # stable: events keep their order, packs by id
+    return [(day, *rest) for day, _order, *rest in rows]
+
+
+def tokens_by_month_rows(state: State, team_id: str) -> list[tuple]:
+    """Tokens by month rows: (first day, complete, tokens used, products used, total users)."""
+    d = state.as_of
+    _label, first, last, _months = time_ranges(d)[4]
+    starts = []
+    year, month = first.year, first.month
+    while date(year, month, 1) <= d:
+        starts.append(date(year, month, 1))
+        year, month = _shift_month(year, month, 1)
+    rows = []
+    for start in starts:
+        end = min(_last_day_of_month(start.year, start.month), d)
+        used = [
+            u for u in state.usage if u["team_id"] == team_id and start <= u["usage_date"] <= end
+        ]
+        rows.append((
+            start, "yes" if start <= last else "no", sum(u["tokens"] for u in used),
+            len({u["product_line_code"] for u in used}), len({u["autodesk_id"] for u in used}),
+        ))  # fmt: skip
+    return rows
+
+
+def subscription_flows(state: State, team_id: str) -> dict[str, tuple[int, int, int]]:
+    """Per pack held: (tokens received, tokens sent, adjustments) over events up to D."""
+    flows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for e in state.events:
+        if e["team_id"] != team_id:
+            continue
+        kind = e["event_type"]
+        if kind in ("purchase", "move_in", "merge_in"):
+            slot = 0
+        else:
+            slot = 2 if kind == "adjustment" else 1
+        flows[e["subscription_id"]][slot] += -e["tokens"] if slot == 1 else e["tokens"]
+    return {sub: tuple(values) for sub, values in flows.items()}

@@ -169,3 +169,23 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     assert [p.name for p in prune_invocation_dirs(tmp_path, keep=1)] == [
         "warehouse_models-0000010-run"
     ]
+
+
+def test_report_identity_checks_block_and_alert_listings_warn():
+    from orchestration.assets.warehouse import warehouse_models
+
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for spec in warehouse_models.check_specs
+    }
+    assert specs[("reports/rpt_subscriptions", "assert_report_pack_identity")] is True
+    assert specs[("reports/rpt_balances", "assert_report_balances_match_summary")] is True
+    assert specs[("reports/rpt_subscriptions", "warn_report_packs_outside_identity")] is False
+    assert specs[("reports/rpt_balances", "warn_report_balance_alerts")] is False
+    # a blocking check on a report asset holds back the release, which depends on every report
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey(["reports", "release"])).parent_keys
+    assert {
+        dg.AssetKey(["reports", "rpt_balances"]),
+        dg.AssetKey(["reports", "rpt_subscriptions"]),
+    } <= parents

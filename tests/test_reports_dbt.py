@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ RPT_MODELS = [
     "rpt_summary", "rpt_time_ranges", "rpt_tokens_by_day", "rpt_by_product",
     "rpt_token_distribution", "rpt_users_by_version", "rpt_product_users", "rpt_by_user",
     "rpt_user_weekly_days", "rpt_user_versions", "rpt_subscriptions", "rpt_users",
-    "rpt_usage_history", "rpt_usage",
+    "rpt_usage_history", "rpt_usage", "rpt_balances", "rpt_token_events", "rpt_tokens_by_month",
 ]  # fmt: skip
 
 
@@ -367,3 +368,67 @@ def test_usage_rows_and_privacy(reports):
         for row in rows:
             if row["team_id"] == "beta":
                 assert not pii & {v for v in row.values() if isinstance(v, str)}, (model, row)
+
+
+def test_balances_and_forecast(reports):
+    # Forecast packs: G1 (267 / 257 left, ends 2027-05-31) then P2 (500, from 12-01; it ends
+    # 2027-11-30 = D+368 mid-month, D+365 at month end). b = 633/90 (mid) and 643/90 (end).
+    # Mid: G1 lasts to day 38 (24030 units / 633), P2 covers days 38..110, short on day 110
+    # = 2027-03-17; drawn 69030 of 231045 units -> 162015/90 = 1800.17 -> 1800.
+    # End: G1 to day 36, P2 to day 106 = 2027-03-16; 234695 - 68130 = 166565 units -> 1851.
+    cols = ("tokens_available", "tokens_used", "tokens_total", "tokens_expiring_within_90_days",
+            "next_expiry_date", "days_to_next_expiry", "unallocated_tokens_past_30_days",
+            "unallocated_tokens_past_365_days", "products_used_past_90_days", "users_past_90_days",
+            "daily_burn_rate", "run_out_date", "tokens_expiring_unused_next_12_months",
+            "tokens_to_buy_next_12_months", "alerts", "low_balance")  # fmt: skip
+    mid, end = reports[MID_MONTH]["rpt_balances"], reports[MONTH_END]["rpt_balances"]
+    assert _rows(mid, "alpha", *cols) == [
+        (267, 633, 900, 0, d("2027-05-31"), 185, 0, 0, 2, 3, Decimal("7.03"), d("2027-03-17"),
+         0, 1800, "", False)
+    ]  # fmt: skip
+    assert _rows(end, "alpha", *cols) == [
+        (257, 643, 900, 0, d("2027-05-31"), 182, 0, 0, 3, 3, Decimal("7.14"), d("2027-03-16"),
+         0, 1851, "", False)
+    ]  # fmt: skip
+    # beta: B1 is empty, 650 of its 700 tokens unallocated; b = 700/90 and nothing to draw.
+    alerts = "low balance; run-out within 90 days; usage not covered by a pack"
+    for rows, run_out in ((mid, d("2026-11-28")), (end, d("2026-12-01"))):
+        assert _rows(rows, "beta", *cols) == [
+            (0, 50, 50, 0, None, None, 650, 650, 1, 1, Decimal("7.78"), run_out, 0, 2839,
+             alerts, True)
+        ]  # fmt: skip
+    assert _rows(mid, "alpha", "available_share")[0][0] == pytest.approx(267 / 900)
+    assert _rows(mid, "beta", "available_share") == [(0.0,)]
+
+
+def test_token_events_tokens_by_month_and_subscription_flows(reports):
+    events = [("2026-11-24", "adjustment", -5, "P1", None, "E7"),
+              ("2026-11-25", "merge_in", 280, "G1", "gamma", "E5"),
+              ("2026-11-26", "purchase", 500, "P2", None, "E2")]  # fmt: skip
+    for as_of in (MID_MONTH, MONTH_END):  # P1 ends on MONTH_END itself: no expiration row
+        cols = ("event_date", "event", "tokens", "subscription_id", "related_team", "event_id")
+        assert _rows(reports[as_of]["rpt_token_events"], "alpha", *cols) == [
+            (d(e[0]), *e[1:]) for e in events
+        ]
+        assert _rows(reports[as_of]["rpt_token_events"], "beta", *cols) == []
+    by_month = {
+        as_of: {
+            row[0]: row[1:]
+            for row in _rows(reports[as_of]["rpt_tokens_by_month"], "alpha", "month",
+                             "complete", "tokens_used", "products_used", "total_users")
+        }
+        for as_of in (MID_MONTH, MONTH_END)
+    }  # fmt: skip
+    assert min(by_month[MID_MONTH]) == d("2025-11-01") and len(by_month[MID_MONTH]) == 13
+    assert min(by_month[MONTH_END]) == d("2025-12-01") and len(by_month[MONTH_END]) == 12
+    assert by_month[MID_MONTH][d("2025-12-01")] == ("yes", 120, 2, 1)
+    assert by_month[MID_MONTH][d("2026-09-01")] == ("yes", 0, 1, 1)  # a 0-token launch
+    assert by_month[MID_MONTH][d("2026-10-01")] == ("yes", 612, 2, 2)
+    assert by_month[MID_MONTH][d("2026-11-01")] == ("no", 21, 1, 2)
+    assert by_month[MONTH_END][d("2026-11-01")] == ("yes", 31, 2, 2)
+    assert sum(v[1] for v in by_month[MID_MONTH].values()) == 120 + 612 + 21
+    flows = ("subscription_id", "tokens_received", "tokens_sent", "adjustments")
+    assert _rows(reports[MID_MONTH]["rpt_subscriptions"], "alpha", *flows) == [
+        ("G1", 280, 0, 0), ("P0", 150, 0, 0), ("P1", 625, 0, -5), ("P2", 500, 0, 0)
+    ]  # fmt: skip
+    assert _rows(reports[MID_MONTH]["rpt_subscriptions"], "beta", *flows) == [("B1", 50, 0, 0)]

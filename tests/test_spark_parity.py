@@ -62,6 +62,9 @@ REPORTS = (
     "rpt_users",
     "rpt_usage_history",
     "rpt_usage",
+    "rpt_balances",
+    "rpt_token_events",
+    "rpt_tokens_by_month",
 )
 MARTS = (
     "dim_team",
@@ -74,6 +77,8 @@ MARTS = (
     "fct_token_ledger",
     "fct_team_pack_balance",
     "int_time_ranges",
+    "int_forecast_packs",
+    "int_balance_forecast",
 )
 
 STAGING = (

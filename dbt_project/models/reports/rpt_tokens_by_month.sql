@@ -22,23 +22,23 @@ months as (
 month_spans as (
     select
         month,
-        complete,
-        least({{ date_month_end('month') }}, {{ as_of_date() }}) as last_day
+        complete
     from months
     where month <= {{ as_of_date() }}
 ),
 
 month_totals as (
     select
-        daily.team_id,
-        spans.month,
-        sum(daily.tokens) as tokens_used,
-        count(distinct daily.product_line_code) as products_used,
-        count(distinct daily.autodesk_id) as total_users
-    from {{ ref('fct_daily_usage') }} as daily
-    inner join month_spans as spans
-        on daily.usage_date between spans.month and spans.last_day
-    group by daily.team_id, spans.month
+        team_id,
+        {{ date_month_start('usage_date') }} as month,
+        sum(tokens) as tokens_used,
+        count(distinct product_line_code) as products_used,
+        count(distinct autodesk_id) as total_users
+    from {{ ref('fct_daily_usage') }}
+    where
+        usage_date >= (select first_month.start_date from twelve_months as first_month)
+        and usage_date <= {{ as_of_date() }}
+    group by team_id, {{ date_month_start('usage_date') }}
 )
 
 select
