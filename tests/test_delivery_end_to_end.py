@@ -211,8 +211,22 @@ def test_delivery_end_to_end(setup):
     assert [r.message["Message-ID"] for r in teams[NORTHWIND]] == [message["Message-ID"]] * 2
     assert "(corrected)" not in teams[NORTHWIND][1].message["Subject"]
 
-    # 4. A rerun sends nothing.
-    assert _delivery(_exports_job()) == ({"already sent": 2}, {})
+    # 4. A rerun sends nothing; retention removes an old day and an old on-demand export.
+    old_day = exports / ACME / "2026-01-25"  # 36 days before D
+    old_day.mkdir()
+    (old_day / f"flex_usage_{ACME}_2026-01-25.xlsx").write_bytes(b"old")
+    old_export = exports / ACME / "on-demand" / "20200101T000000Z"
+    old_export.mkdir(parents=True)
+    (old_export / "usage.csv").write_text("old")
+    run = _exports_job()
+    assert _delivery(run) == ({"already sent": 2}, {})
+    (retention,) = [
+        e.event_specific_data.materialization.metadata
+        for e in run.get_asset_materialization_events()
+        if e.event_specific_data.materialization.asset_key == dg.AssetKey(["exports", "retention"])
+    ]
+    assert sorted(retention["removed"].value) == sorted([str(old_day), str(old_export)])
+    assert not old_day.exists() and not old_export.exists() and book.exists()
     assert len(handler.received) == 3
     with duckdb.connect(str(warehouse), read_only=True) as con:
         outcomes = con.execute(
