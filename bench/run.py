@@ -33,7 +33,13 @@ STAGES = {  # stage -> Dagster step keys of the refresh and exports runs
     "ingest": ("raw_deliveries",),
     "user_hashes": ("raw__user_hashes",),
     "dbt": ("warehouse_models",),
-    "exports": ("exports__team_workbook",),
+    # the workbooks, then their e-mail (outbox), the index and retention
+    "exports": (
+        "exports__team_workbook",
+        "exports__admin_delivery",
+        "exports__index",
+        "exports__retention",
+    ),
 }
 CHECKS = "checks"  # every other step: the Great Expectations asset checks
 

@@ -396,6 +396,11 @@ def _refresh_locked(args: argparse.Namespace) -> int:
     for warning in warned:
         console.line(f"warning: {warning}")
     console.line(f"warehouse: {result.warehouse}\nexports:   {result.exports_dir}")
+    if result.delivery_counts:
+        done = ", ".join(f"{n:,} {status}" for status, n in sorted(result.delivery_counts.items()))
+        console.line(f"delivery:  {done}")
+        for team, why in result.delivery_problems.items():
+            console.line(f"  {team} {why}")
     if warned or failures:
         runs = ", ".join(result.run_ids)
         ui = f"; runs {runs} in the Dagster UI" if os.environ.get("DAGSTER_HOME") else ""

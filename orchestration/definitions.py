@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.assets.delivery import DELIVERY_ASSETS
 from orchestration.assets.exports import team_workbook
 from orchestration.assets.ingest import raw_deliveries, user_hashes
 from orchestration.assets.on_demand import on_demand_export_job
@@ -40,7 +41,14 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_deliveries, user_hashes, warehouse_models, reports_release, team_workbook],
+        assets=[
+            raw_deliveries,
+            user_hashes,
+            warehouse_models,
+            reports_release,
+            team_workbook,
+            *DELIVERY_ASSETS,
+        ],
         asset_checks=QUALITY_CHECKS,
         jobs=[refresh_job, exports_job, on_demand_export_job],
         schedules=[nightly_refresh],

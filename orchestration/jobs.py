@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.exports import TEAMS, team_workbook
+from orchestration.assets.exports import TEAMS
 from orchestration.assets.ingest import DELIVERIES
 from orchestration.ingest import deliveries as dlv
 from orchestration.locks import WarehouseBusyError
@@ -20,15 +20,19 @@ from orchestration.warehouse import (
     reports_file,
 )
 
+EXPORT_ASSETS = dg.AssetSelection.groups("exports")
 refresh_job = dg.define_asset_job(
     "refresh_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(team_workbook),
+    selection=dg.AssetSelection.all() - EXPORT_ASSETS,
     description="Ingest pending deliveries, hash users, build and test every dbt model.",
 )
 exports_job = dg.define_asset_job(
     "exports_job",
-    selection=dg.AssetSelection.assets(team_workbook),
-    description="Write the nightly workbook of the selected teams.",
+    selection=EXPORT_ASSETS,
+    description=(
+        "Write the nightly workbook of the selected teams, e-mail them to their admins, "
+        "write the index and remove expired export folders."
+    ),
 )
 
 
@@ -45,7 +49,9 @@ def refresh_run_config(as_of: date, full_refresh: bool = False) -> dict:
 
 
 def exports_run_config(as_of: date) -> dict:
-    return {"ops": {"exports__team_workbook": {"config": {"as_of": as_of.isoformat()}}}}
+    """Run config giving every export asset the same as-of date."""
+    ops = ["team_workbook", "admin_delivery", "index", "retention"]
+    return {"ops": {f"exports__{op}": {"config": {"as_of": as_of.isoformat()}} for op in ops}}
 
 
 def partition_range_tags(keys: list[str]) -> dict[str, str]:

@@ -5,7 +5,8 @@ the UI lists them and the new-delivery sensor sees what they loaded.
 
 1. refresh_job over the complete deliveries dated on or before the as-of date
    (ingest of the new or re-delivered ones, user hashes, dbt build + tests);
-2. exports_job over every active team (the nightly workbooks), only when 1 succeeded.
+2. exports_job over every active team (the nightly workbooks, their e-mail to the admins,
+   the index, retention), only when 1 succeeded.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class RefreshResult:
     # One line per warning check that failed: check, asset and message.
     warnings: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
+    delivery_counts: dict[str, int] = field(default_factory=dict)
+    delivery_problems: dict[str, str] = field(default_factory=dict)
 
 
 # Dagster's console log: INFO shows one line per delivery, dbt node and step (--verbose).
@@ -189,6 +192,15 @@ def _loggers(console_level: str, progress: RunProgress | None) -> dict:
     return {"loggers": {**loggers, **({"flex_progress": {}} if progress else {})}}
 
 
+def _collect_delivery(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
+    """Delivery outcomes by status and the teams not delivered, with the reason."""
+    for event in result.get_asset_materialization_events():
+        meta = event.event_specific_data.materialization.metadata
+        if "delivery_counts" in meta:  # one event per team partition, same metadata
+            summary.delivery_counts = dict(meta["delivery_counts"].value)
+            summary.delivery_problems = dict(meta["delivery_problems"].value)
+
+
 def refresh(
     landing_dir: Path,
     as_of: date | None = None,
@@ -269,6 +281,7 @@ def refresh(
                 )
                 summary.run_ids.append(exports.run_id)
                 summary.workbooks = _written_workbooks(exports)
+                _collect_delivery(exports, summary)
                 if not exports.success:
                     failures = _failures(exports)
                     raise RefreshError("\n".join(failures), summary, failures)

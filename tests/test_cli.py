@@ -5,6 +5,7 @@ import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
 from contextlib import redirect_stderr, redirect_stdout
@@ -46,6 +47,7 @@ def first_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp, redirect_stdout(out), redirect_stderr(err):
         mp.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
         mp.setenv("DAGSTER_HOME", str(base / "dagster_home"))  # keeps the run's events
+        mp.delenv("FLEX_SMTP_URL", raising=False)  # e-mails go to the outbox
         assert main(refresh_args(landing, warehouse, exports)) == 0
     return (landing, warehouse, exports), out.getvalue(), err.getvalue()
 
@@ -84,7 +86,9 @@ def test_refresh_without_new_deliveries_changes_nothing(built, capsys):
     assert files, "the first refresh wrote workbooks"
     capsys.readouterr()
     assert main(refresh_args(landing, warehouse, exports)) == 0
-    assert "0 deliveries ingested" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 deliveries ingested" in out
+    assert f"\ndelivery:  {len(files)} already sent\n" in out  # every workbook's team has admins
     assert warehouse_snapshot(warehouse) == tables
     assert _file_bytes(exports) == files
 
@@ -465,3 +469,50 @@ def test_failing_staged_check_withholds_the_release_and_every_export(
     monkeypatch.setattr(quality, "check_staged_layer", real)
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 0
     assert wh.released_as_of(warehouse).isoformat() == "2026-01-24"
+
+
+def test_refresh_leaves_an_outbox_an_index_and_readable_files(built):
+    """Without FLEX_SMTP_URL each e-mail is an .eml file: one per active team with an admin."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from orchestration.exports.files import process_umask
+
+    _, warehouse, exports = built
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:  # from the raw newest snapshot, not the models
+        newest = "(select max(delivery_date) from raw.deliveries)"
+        active = {
+            r[0]
+            for r in con.execute(
+                "select team_id from raw.teams "
+                f"where delivery_date = {newest} and status = 'active'"
+            ).fetchall()
+        }
+        with_admin = {
+            r[0]
+            for r in con.execute(
+                "select m.team_id from raw.team_members m join raw.users u "
+                f"on u.autodesk_id = m.autodesk_id and u.delivery_date = {newest} "
+                f"where m.delivery_date = {newest} and m.role = 'admin'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    outbox = exports / "outbox" / LAST_DAY
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(
+        f"{team}.eml" for team in active & with_admin
+    )
+    for eml in outbox.iterdir():
+        message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+        team = eml.stem
+        book = exports / team / LAST_DAY / f"flex_usage_{team}_{LAST_DAY}.xlsx"
+        (part,) = list(message.iter_attachments())
+        assert part.get_content() == book.read_bytes()
+        assert message["Subject"].startswith("Flex token usage: ")
+    index = (exports / "index" / f"{LAST_DAY}.csv").read_text(encoding="utf-8").splitlines()
+    assert sorted(line.split(",", 1)[0] for line in index[1:]) == sorted(active)
+    mask = process_umask()
+    for book in exports.glob(f"*/{LAST_DAY}/*.xlsx"):
+        assert stat.S_IMODE(book.stat().st_mode) == 0o666 & ~mask
+        assert stat.S_IMODE(book.parent.stat().st_mode) == 0o777 & ~mask

@@ -68,6 +68,7 @@ def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path
     writer = f"{os.getpid()}@{socket.gethostname()}"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~process_umask())  # mkstemp's 0600 would lock other readers out
         with os.fdopen(fd, "wb") as handle:
             failure_point("export.write", path)
             write(handle)
@@ -101,6 +102,7 @@ def write_folder_atomically(target: Path, write: Callable[[Path], list[str]]) ->
         tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{writer}.", suffix=".tmp")
     )
     try:
+        tmp.chmod(0o777 & ~process_umask())  # mkdtemp's 0700 would lock other readers out
         names = write(tmp)
         _fsync_dir(tmp)
         folder = _publish(tmp, target)
@@ -109,6 +111,17 @@ def write_folder_atomically(target: Path, write: Callable[[Path], list[str]]) ->
         raise
     _fsync_dir(target.parent)
     return [folder / name for name in names]
+
+
+def process_umask() -> int:
+    """The process umask, read without changing it (``/proc``; else a set-and-restore)."""
+    with suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _publish(tmp: Path, target: Path) -> Path:

@@ -1,0 +1,200 @@
+"""Delivery assets: the workbooks e-mailed to each team's admins, the index, retention.
+
+They run in ``exports_job`` after the workbooks, from the same released reports:
+``exports/admin_delivery`` (per team, with the non-blocking check ``all_delivered``),
+then ``exports/index`` and ``exports/retention`` (every team of the as-of date).
+"""
+
+import os
+from datetime import UTC, date, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from orchestration.assets.exports import TEAMS, ExportsConfig, team_workbook
+from orchestration.assets.ingest import WRITER_POOL
+from orchestration.delivery import log
+from orchestration.delivery.content import read_team_mails
+from orchestration.delivery.deliver import deliver
+from orchestration.delivery.index import index_rows, write_index
+from orchestration.delivery.retention import RetentionPolicy, clean_exports
+from orchestration.delivery.transport import DeliveryConfigError, transport_from_env
+from orchestration.resources import ExportsResource, WarehouseResource
+from orchestration.warehouse import UncheckedReportsError, active_teams, reading, released_as_of
+
+DELIVERY_KEY = dg.AssetKey(["exports", "admin_delivery"])
+DELIVERED_CHECK = "all_delivered"
+
+
+class DeliveryConfig(ExportsConfig):
+    """The report date, and the teams whose unconfirmed e-mail the operator wants resent."""
+
+    resend_unconfirmed: list[str] = Field(
+        default=[],
+        description=(
+            "team ids whose last attempt is unconfirmed (the run stopped while sending) and "
+            "that the mail server's log shows were not delivered: send them again"
+        ),
+    )
+
+
+def _released(warehouse: WarehouseResource, config: ExportsConfig) -> date:
+    try:
+        return released_as_of(
+            warehouse.file, date.fromisoformat(config.as_of) if config.as_of else None
+        )
+    except UncheckedReportsError as err:
+        raise dg.Failure(description=f"nothing delivered: {err}") from err
+
+
+def _transport(exports: ExportsResource, as_of: date):
+    try:
+        return transport_from_env(os.environ, exports.folder, as_of)
+    except DeliveryConfigError as err:
+        raise dg.Failure(description=f"delivery settings: {err}") from err
+
+
+@dg.asset(
+    key=DELIVERY_KEY,
+    partitions_def=TEAMS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[team_workbook],
+    group_name="exports",
+    kinds={"email"},
+    pool=WRITER_POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            DELIVERED_CHECK,
+            asset=DELIVERY_KEY,
+            blocking=False,
+            description="Every selected team with an admin got its workbook (retried next run).",
+        )
+    ],
+    description="E-mails each team's nightly workbook to its admins, exactly once per version.",
+)
+def admin_delivery(
+    context: dg.AssetExecutionContext,
+    config: DeliveryConfig,
+    warehouse: WarehouseResource,
+    exports: ExportsResource,
+):
+    """Send (or write to the outbox) the workbooks of the selected active teams."""
+    as_of = _released(warehouse, config)
+    active = set(active_teams(warehouse.reports_file, as_of))
+    teams = sorted(k for k in context.partition_keys if k in active)
+    transport, sender = _transport(exports, as_of)
+    mails = read_team_mails(warehouse.reports_file, as_of, teams)
+    context.log.info(f"delivering {len(teams)} workbooks as of {as_of} to {transport.describe()}")
+    with warehouse.writer() as con:
+        try:
+            outcomes = deliver(
+                con,
+                mails,
+                teams,
+                as_of,
+                exports.folder,
+                transport,
+                sender,
+                resend_unconfirmed=set(config.resend_unconfirmed),
+            )
+        finally:
+            transport.close()
+    problems = {o.team_id: f"{o.status}: {o.reason}" for o in outcomes if not o.ok}
+    for outcome in outcomes:
+        text = f"{outcome.team_id}: {outcome.status}" + (
+            f" ({outcome.reason})" if outcome.reason else ""
+        )
+        (context.log.warning if not outcome.ok else context.log.info)(text)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    yield dg.MaterializeResult(
+        metadata={
+            "as_of": as_of.isoformat(),
+            "transport": transport.describe(),
+            "delivery_counts": dg.MetadataValue.json(counts),
+            "delivery_problems": dg.MetadataValue.json(problems),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name=DELIVERED_CHECK,
+        asset_key=DELIVERY_KEY,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            "; ".join(f"{team} {text}" for team, text in problems.items())
+            if problems
+            else f"{len(outcomes)} teams: every admin e-mail handed over"
+        ),
+        metadata={"problems": dg.MetadataValue.json(problems)},
+    )
+
+
+@dg.asset(
+    key=["exports", "index"],
+    deps=[admin_delivery],
+    group_name="exports",
+    kinds={"csv", "html"},
+    description="index/<as_of>.csv and .html: every active team's workbook, alerts, delivery.",
+)
+def exports_index(
+    context: dg.AssetExecutionContext,
+    config: ExportsConfig,
+    warehouse: WarehouseResource,
+    exports: ExportsResource,
+) -> dg.MaterializeResult:
+    as_of = _released(warehouse, config)
+    transport, _ = _transport(exports, as_of)
+    mails = read_team_mails(
+        warehouse.reports_file, as_of, active_teams(warehouse.reports_file, as_of)
+    )
+    with reading(warehouse.file) as con:
+        attempts = log.attempts(con, as_of, transport.channel) if log.has_log(con) else []
+    paths = write_index(exports.folder, as_of, index_rows(mails, exports.folder, as_of, attempts))
+    context.log.info(f"index of {len(mails)} teams: {', '.join(str(p) for p in paths)}")
+    return dg.MaterializeResult(
+        metadata={
+            "as_of": as_of.isoformat(),
+            "teams": dg.MetadataValue.int(len(mails)),
+            "index_paths": dg.MetadataValue.json([str(p) for p in paths]),
+        }
+    )
+
+
+@dg.asset(
+    key=["exports", "retention"],
+    deps=[exports_index],
+    group_name="exports",
+    description=(
+        "Removes nightly folders older than FLEX_EXPORTS_KEEP_DAYS (never a team's newest "
+        "workbook) and on-demand folders older than FLEX_ON_DEMAND_KEEP_DAYS."
+    ),
+)
+def exports_retention(
+    context: dg.AssetExecutionContext,
+    config: ExportsConfig,
+    warehouse: WarehouseResource,
+    exports: ExportsResource,
+) -> dg.MaterializeResult:
+    as_of = _released(warehouse, config)
+    try:
+        policy = RetentionPolicy.from_env(os.environ)
+    except ValueError as err:
+        raise dg.Failure(description=str(err)) from err
+    removed = clean_exports(exports.folder, as_of, datetime.now(UTC), policy)
+    for path in removed:
+        context.log.info(f"retention: removed {path}")
+    context.log.info(
+        f"retention: {len(removed)} removed (nightly kept {policy.nightly_days} days before "
+        f"{as_of}, on-demand {policy.on_demand_days} days)"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "removed": dg.MetadataValue.json([str(p) for p in removed]),
+            "nightly_keep_days": dg.MetadataValue.int(policy.nightly_days),
+            "on_demand_keep_days": dg.MetadataValue.int(policy.on_demand_days),
+        }
+    )
+
+
+DELIVERY_ASSETS = [admin_delivery, exports_index, exports_retention]
