@@ -115,6 +115,8 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
             continue
         stage = STAGE_NAMES.get(event.step_key, event.step_key)
         data = event.step_failure_data
+        if data.error and data.error.cls_name == "DagsterAssetCheckFailedError":
+            continue  # blocking checks failed: each is named below, with its message
         user = data.user_failure_data
         if user is not None and "failures" in user.metadata:
             lines += [f"{stage}: {line}" for line in user.metadata["failures"].value]
