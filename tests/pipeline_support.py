@@ -21,6 +21,18 @@ def small_landing(folder: Path, start=date(2026, 1, 5), end=date(2026, 1, 25), t
     return folder
 
 
+def set_pipeline_env(monkeypatch, landing: Path, warehouse: Path, exports: Path, **extra) -> None:
+    """Point the FLEX_* settings (and any ``extra`` variables) at a test's folders."""
+    for name, value in {
+        **extra,
+        "FLEX_LANDING_DIR": landing,
+        "FLEX_WAREHOUSE": warehouse,
+        "FLEX_EXPORTS_DIR": exports,
+        "FLEX_PII_HASH_KEY": HASH_KEY,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout=600):
     """Run `flex-usage` in a new process group (so crash points can kill it whole)."""
     full_env = {**os.environ, "FLEX_PII_HASH_KEY": HASH_KEY, **(env or {})}

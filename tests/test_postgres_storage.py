@@ -17,7 +17,7 @@ from orchestration.jobs import new_delivery_sensor
 from orchestration.pipeline import refresh
 from orchestration.settings import PROJECT_ROOT
 from tests.landing_builder import write_delivery
-from tests.pipeline_support import HASH_KEY, small_landing
+from tests.pipeline_support import set_pipeline_env, small_landing
 
 PG_BIN = Path(os.environ.get("FLEX_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB_NAME = "flex_dagster"
@@ -82,15 +82,7 @@ def test_refresh_and_sensor_tick_on_postgres_storage(postgres, tmp_path, monkeyp
     shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     landing = small_landing(tmp_path / "landing", end=date(2026, 1, 7), teams=2)
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
-    for name, value in {
-        **postgres,
-        "DAGSTER_HOME": home,
-        "FLEX_LANDING_DIR": landing,
-        "FLEX_WAREHOUSE": warehouse,
-        "FLEX_EXPORTS_DIR": exports,
-        "FLEX_PII_HASH_KEY": HASH_KEY,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    set_pipeline_env(monkeypatch, landing, warehouse, exports, **postgres, DAGSTER_HOME=home)
 
     result = refresh(landing, None, warehouse, exports)
     assert result.workbooks

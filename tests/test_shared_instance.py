@@ -13,7 +13,7 @@ from orchestration.instance import TAG_CLI_HOST, TAG_CLI_PID, fail_abandoned_cli
 from orchestration.jobs import new_delivery_sensor
 from orchestration.pipeline import refresh
 from tests.landing_builder import write_delivery
-from tests.pipeline_support import HASH_KEY, small_landing
+from tests.pipeline_support import set_pipeline_env, small_landing
 
 
 @pytest.fixture
@@ -29,13 +29,7 @@ def test_cli_runs_are_in_the_instance_and_the_sensor_waits_for_new_deliveries(
 ):
     landing = small_landing(tmp_path / "landing", end=date(2026, 1, 7), teams=2)
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
-    for name, value in {
-        "FLEX_LANDING_DIR": landing,
-        "FLEX_WAREHOUSE": warehouse,
-        "FLEX_EXPORTS_DIR": exports,
-        "FLEX_PII_HASH_KEY": HASH_KEY,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    set_pipeline_env(monkeypatch, landing, warehouse, exports)
 
     result = refresh(landing, None, warehouse, exports)
     assert result.workbooks
