@@ -29,14 +29,15 @@ DEMO_TEAMS ?= 30
 DEMO_KEY_FILE := $(CURDIR)/.flex_demo_key
 SCALE ?= small
 
-.PHONY: help install install-dev manifest run refresh dev test lint format bench clean preview fuzz
+.PHONY: help install install-dev manifest run refresh dev test test-fast lint format bench clean preview fuzz
 
 help:
 	@echo "make run    install, generate demo deliveries if none, refresh, write the exports"
 	@echo "make test   install and run every test (pytest: unit, dbt, pipeline, Spark parity)"
+	@echo "make test-fast  the edit loop: every test not marked slow, spark or bench"
 	@echo "make dev    start dagster dev on the code location (DEV_PORT=3000), Ctrl-C stops it"
 	@echo "make fuzz   fuzz ingest longer than make test does (hypothesis, thousands of cases)"
-	@echo "make lint   ruff + sqlfluff;  make bench SCALE=small|medium|large"
+	@echo "make lint   ruff + mypy + sqlfluff;  make bench SCALE=small|medium|large"
 	@echo "make preview [TEAM=id]  print a team's newest workbook to preview/ (PDF + PNG pages)"
 
 $(VENV)/.uv:
@@ -77,8 +78,16 @@ dev: manifest $(DEMO_KEY_FILE)
 	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
 	  exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
+# Two workers take one test (or one xdist_group) at a time, the longest first: the order
+# and the groups are set in tests/conftest.py, so xdist must not reorder them.
+XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+
 test: install-dev manifest
-	@$(BIN)/pytest -n 2 --dist loadfile -q --durations=10
+	@$(BIN)/pytest $(XDIST) -q --durations=15
+
+# Unit, dbt and small pipeline tests: the slow, spark and bench marks are left out.
+test-fast: install-dev manifest
+	@$(BIN)/pytest $(XDIST) -q -m "not slow and not spark and not bench" --durations=5
 
 # `make test` runs the same fuzz properties with a small fixed budget (FLEX_FUZZ=ci).
 fuzz: install-dev
@@ -87,6 +96,7 @@ fuzz: install-dev
 lint: install-dev
 	@$(BIN)/ruff check orchestration tests bench
 	@$(BIN)/ruff format --check orchestration tests bench
+	@$(BIN)/mypy
 	@cd dbt_project && FLEX_WAREHOUSE=":memory:" ../$(BIN)/sqlfluff lint models tests --processes 2
 
 format: install-dev

@@ -1,13 +1,38 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures, and the order in which xdist workers receive the tests."""
 
 import os
 import re
 import shutil
 import subprocess
 
+import duckdb
 import pytest
 
+from orchestration.ingest import loader
 from orchestration.instance import ENV_DAGSTER_HOME
+
+# Tests with these marks take minutes; they start first so that two workers finish together.
+LONGEST_FIRST = ("spark", "bench", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first, and keep tests that share a module-scoped fixture together.
+
+    With ``--dist loadgroup --no-loadscope-reorder`` (``make test``) the workers take the tests
+    in this order, one test (or one ``xdist_group``) at a time. A test that uses a
+    module-scoped fixture joins its module's group, so the fixture is built once, on one
+    worker; every other test can run on either worker.
+    """
+    for item in items:
+        fixtures = item._fixtureinfo.name2fixturedefs.values()  # no public API for the scopes
+        if any(defs[-1].scope == "module" for defs in fixtures):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+    def rank(item: pytest.Item) -> int:
+        marks = [i for i, name in enumerate(LONGEST_FIRST) if item.get_closest_marker(name)]
+        return marks[0] if marks else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -18,6 +43,15 @@ def dagster_home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV_DAGSTER_HOME, str(home))
         yield home
+
+
+@pytest.fixture
+def con():
+    """An in-memory DuckDB database with the empty raw schema of the ingest."""
+    con = duckdb.connect()
+    loader.ensure_raw_schema(con)
+    yield con
+    con.close()
 
 
 def _java_major() -> int | None:

@@ -34,6 +34,7 @@ def result(tmp_path_factory, workdir):
     return json.loads((out / "tiny.json").read_text())
 
 
+@pytest.mark.bench
 def test_every_figure_is_reported(result):
     assert result["scale"] == "tiny"
     assert (result["teams"], result["days"]) == (3, 21)
@@ -52,6 +53,7 @@ def test_every_figure_is_reported(result):
         assert figure["seconds"] > 0 and figure["peak_rss_mb"] > 0
 
 
+@pytest.mark.bench
 def test_counts_are_consistent(result):
     full, nightly, floors = result["full_refresh"], result["nightly_refresh"], result["floors"]
     assert full["deliveries"] == 20 and nightly["deliveries"] == 1  # as-of moved one day
@@ -64,6 +66,7 @@ def test_counts_are_consistent(result):
     assert floors["compute"]["tokens_by_day_rows"] == tokens_by_day["product_rows"]
 
 
+@pytest.mark.bench
 def test_peer_figures_equal_the_product(result):
     for name, check in result["peer"]["figures"].items():
         assert check["product_rows"] > 0, name
@@ -71,12 +74,14 @@ def test_peer_figures_equal_the_product(result):
         assert check["peer_rows"] == check["product_rows"], name
 
 
+@pytest.mark.bench
 def test_every_target_is_evaluated(result):
     assert result["targets"] == evaluate_targets(result)
     assert len(result["targets"]) == 9
     assert all(isinstance(t["met"], bool) for t in result["targets"].values())
 
 
+@pytest.mark.bench
 def test_batched_export_reads_give_the_same_workbooks(result, workdir, tmp_path):
     # The nightly exports read each report once for a run of teams; every workbook must
     # be byte-identical to the one written from per-team queries.

@@ -9,7 +9,7 @@ import pytest
 from orchestration.assets import quality
 from orchestration.assets.ingest import RAW_ENTITIES
 from orchestration.resources import WarehouseResource
-from tests.test_checks import D0, D1, build_raw
+from tests.checks_support import D0, D1, build_raw
 
 INGESTED = dg.AssetKey(["raw", "usage"])
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import time
 from datetime import date
 
 import duckdb
@@ -107,9 +106,7 @@ def test_quarantine_lists_the_bad_rows_with_line_reason_and_raw_values(ingested,
 def test_quarantine_while_a_refresh_writes_waits_bounded_then_says_so(ingested, capsys):
     _, warehouse = ingested
     with writer_lock(warehouse):
-        started = time.monotonic()
         assert main(["quarantine", "--warehouse", str(warehouse), "--wait", "0.5"]) == 1
-        assert time.monotonic() - started < 5
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "being written by a refresh" in err
 
@@ -126,9 +123,7 @@ def test_status_names_newest_delivery_release_and_quarantine(ingested, capsys):
 
     wh.release(warehouse, date.fromisoformat(DAY), "run-1")
     with refresh_lock(warehouse), writer_lock(warehouse):  # a refresh in its dbt build
-        started = time.monotonic()
         assert main([*args, "--wait", "0.2"]) == 0
-        assert time.monotonic() - started < 5
     out = capsys.readouterr().out
     assert "refresh:    running now" in out
     assert f"release:    reports as of {DAY}" in out
@@ -209,18 +204,19 @@ def test_second_refresh_is_refused_before_dagster_loads(tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     args = ["refresh", "--landing", str(tmp_path), "--warehouse", str(warehouse)]
     with refresh_lock(warehouse):
-        started = time.monotonic()
         done = subprocess.run(
-            [*CLI, *args],
+            [CLI[0], "-X", "importtime", *CLI[1:], *args],
             capture_output=True,
             text=True,
             timeout=60,
             env={"PATH": "/usr/bin:/bin", ENV_PII_KEY: HASH_KEY},
         )
-        elapsed = time.monotonic() - started
+    imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line]
+    message = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
     assert done.returncode == 1
-    assert done.stderr.startswith("error: another refresh of") and "is running" in done.stderr
-    assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    assert message[0].startswith("error: another refresh of") and "is running" in message[0]
+    assert "orchestration" in imported  # -X importtime listed the imports
+    assert not [name for name in imported if name.split(".")[0] == "dagster"]
 
 
 class _Terminal(io.StringIO):

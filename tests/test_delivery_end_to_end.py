@@ -26,6 +26,8 @@ from tests.landing_builder import base_files, write_delivery
 from tests.pipeline_support import HASH_KEY
 from tests.smtp_server import Handler, smtp_server
 
+pytestmark = pytest.mark.slow
+
 D = "2026-03-02"
 ACME, NORTHWIND = "acme-design", "northwind_01"
 SENDER = "flex@reports.example"

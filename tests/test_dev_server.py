@@ -11,8 +11,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from orchestration.settings import PROJECT_ROOT
 from tests.pipeline_support import HASH_KEY
+
+pytestmark = pytest.mark.slow
 
 QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
   name loadStatus

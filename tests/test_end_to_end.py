@@ -244,6 +244,7 @@ def check_as_of(landing: Path, as_of: date, warehouse: Path, exports: Path, labe
         assert_isolated_and_private(state, team_id, expected, actual, KEY, f"{label} {team_id}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_handmade_scenario(scenario, env):
     landing, warehouse, exports = env
@@ -251,6 +252,7 @@ def test_handmade_scenario(scenario, env):
         check_as_of(landing, as_of, warehouse, exports, f"{scenario} as of {as_of}")
 
 
+@pytest.mark.slow
 def test_generated_landing(env):
     from orchestration.generate import generate_landing
 

@@ -11,6 +11,8 @@ from tests.pipeline_support import (
     warehouse_snapshot,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory):

@@ -4,9 +4,12 @@ import shutil
 from datetime import date
 
 import duckdb
+import pytest
 
 from orchestration.pipeline import refresh
 from tests.pipeline_support import HASH_KEY, small_landing, warehouse_snapshot
+
+pytestmark = pytest.mark.slow
 
 
 def _built_tables(warehouse) -> dict:

@@ -6,20 +6,11 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 from landing_builder import HEADERS, base_files, csv_text, write_delivery
 
 from orchestration.ingest import loader
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    loader.ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def ingest_day(con, landing: Path, day: str) -> loader.DeliveryReport:

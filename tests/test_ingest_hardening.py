@@ -7,7 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import duckdb
 import pytest
 from landing_builder import base_files, render, write_delivery
 
@@ -15,14 +14,6 @@ from orchestration.ingest import loader
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
 
 DAY = "2026-03-02"
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    loader.ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def ingest(con, landing: Path) -> loader.DeliveryReport:

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 from landing_builder import HEADERS, base_files, csv_text, render, write_delivery
 
@@ -28,14 +27,6 @@ TABLES = (
     "usage",
     "quarantine",
 )
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    loader.ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def ingest_day(con, landing: Path, day: str) -> loader.DeliveryReport:

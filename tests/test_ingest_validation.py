@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 
-import duckdb
 import pytest
 from landing_builder import base_files, render, write_delivery
 
@@ -328,14 +327,6 @@ CASES = {
         ],
     ),  # fmt: skip
 }
-
-
-@pytest.fixture
-def con():
-    con = duckdb.connect()
-    loader.ensure_raw_schema(con)
-    yield con
-    con.close()
 
 
 def load(tmp_path, con, files) -> loader.DeliveryReport:

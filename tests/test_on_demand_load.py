@@ -35,6 +35,8 @@ from orchestration.warehouse import (
 )
 from tests.pipeline_support import CLI, HASH_KEY, refresh_args, stray_files
 
+pytestmark = pytest.mark.slow
+
 DAY = "2026-03-02"
 TEAMS = ("acme-design", "northwind_01")
 TYPES = ["subscriptions", "users", "usage"]

@@ -19,6 +19,8 @@ from orchestration.settings import PROJECT_ROOT
 from tests.landing_builder import write_delivery
 from tests.pipeline_support import set_pipeline_env, small_landing
 
+pytestmark = pytest.mark.slow
+
 PG_BIN = Path(os.environ.get("FLEX_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DB_NAME = "flex_dagster"
 DB_USER = "flex"

@@ -13,7 +13,7 @@ import pytest
 
 from orchestration.exports import write_team_workbook
 from orchestration.exports.preview import main, newest_workbook, to_pdf, to_pngs
-from tests.test_exports import ROWS, D, build_warehouse
+from tests.exports_support import ROWS, D, build_warehouse
 
 # Text that only the given sheet's pages hold (its header row, repeated on every page).
 MARKS = {

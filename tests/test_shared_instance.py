@@ -15,6 +15,8 @@ from orchestration.pipeline import refresh
 from tests.landing_builder import write_delivery
 from tests.pipeline_support import set_pipeline_env, small_landing
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):

@@ -92,6 +92,7 @@ STAGING = (
 )
 
 needs_java = pytest.mark.usefixtures("spark_available")
+spark = pytest.mark.spark
 
 
 # --------------------------------------------------------------------------- builds
@@ -200,6 +201,7 @@ def _assert_same_table(warehouse: Path, catalog: Path, name: str) -> None:
 # --------------------------------------------------------------------------- parity
 
 
+@spark
 @needs_java
 def test_the_landing_reaches_every_report(builds: tuple[Path, Path]) -> None:
     """Guards the comparisons below against passing on empty or unremarkable tables."""
@@ -226,6 +228,7 @@ def test_the_landing_reaches_every_report(builds: tuple[Path, Path]) -> None:
     assert masked > 0
 
 
+@spark
 @needs_java
 def test_spark_builds_every_table_model(builds: tuple[Path, Path]) -> None:
     warehouse, catalog = builds
@@ -249,6 +252,7 @@ def test_spark_builds_every_table_model(builds: tuple[Path, Path]) -> None:
     assert spark_tables == duck_tables | duck_staging_views
 
 
+@spark
 @needs_java
 @pytest.mark.parametrize("name", REPORTS + MARTS + STAGING)
 def test_spark_table_equals_duckdb_table(builds: tuple[Path, Path], name: str) -> None:
@@ -256,6 +260,7 @@ def test_spark_table_equals_duckdb_table(builds: tuple[Path, Path], name: str) -
     _assert_same_table(warehouse, catalog, name)
 
 
+@spark
 @needs_java
 def test_exports_read_the_spark_build_like_the_duckdb_build(builds: tuple[Path, Path]) -> None:
     """Same rows in the same export order, for every report of every active team."""

@@ -7,7 +7,7 @@ import pytest
 
 from tests.pipeline_support import exports_snapshot, refresh_args, run_cli, small_landing
 
-pytestmark = pytest.mark.usefixtures("spark_available")
+pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("spark_available")]
 
 
 def test_spark_refresh_exports_equal_duckdb_refresh(tmp_path):
