@@ -18,21 +18,27 @@ LONGEST_FIRST = ("spark", "bench", "slow")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the long tests first, and keep tests that share a module-scoped fixture together.
 
-    With ``--dist loadgroup --no-loadscope-reorder`` (``make test``) the workers take the tests
-    in this order, one test (or one ``xdist_group``) at a time. A test that uses a
-    module-scoped fixture joins its module's group, so the fixture is built once, on one
-    worker; every other test can run on either worker.
+    A test that uses a module-scoped fixture joins its module's ``xdist_group``, so the
+    fixture is built once, on one worker; every other test is a unit of its own. Units
+    holding a spark, bench or slow test come first (each unit stays contiguous), and with
+    ``--dist loadgroup --no-loadscope-reorder`` (``make test``) each worker takes the next
+    unit in this order when it is almost idle.
     """
+    units: dict[str, list[pytest.Item]] = {}
     for item in items:
         fixtures = item._fixtureinfo.name2fixturedefs.values()  # no public API for the scopes
+        unit = item.nodeid
         if any(defs[-1].scope == "module" for defs in fixtures):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+            unit = item.module.__name__
+            item.add_marker(pytest.mark.xdist_group(unit))
+        units.setdefault(unit, []).append(item)
 
-    def rank(item: pytest.Item) -> int:
-        marks = [i for i, name in enumerate(LONGEST_FIRST) if item.get_closest_marker(name)]
-        return marks[0] if marks else len(LONGEST_FIRST)
+    def rank(unit: list[pytest.Item]) -> int:
+        marked = [i for i, mark in enumerate(LONGEST_FIRST) for item in unit
+                  if item.get_closest_marker(mark)]  # fmt: skip
+        return min(marked, default=len(LONGEST_FIRST))
 
-    items.sort(key=rank)
+    items[:] = [item for unit in sorted(units.values(), key=rank) for item in unit]
 
 
 @pytest.fixture(autouse=True, scope="session")
