@@ -65,8 +65,8 @@ def clean_exports(
     on_demand_limit = now.astimezone(UTC) - timedelta(days=policy.on_demand_days)
     removed: list[Path] = []
     for top in _real_dirs(root):
-        dated = {d: _parse_day(d.name) for d in _real_dirs(top) if _DAY.fullmatch(d.name)}
-        dated = {d: day for d, day in dated.items() if day is not None}
+        parsed = {d: _parse_day(d.name) for d in _real_dirs(top) if _DAY.fullmatch(d.name)}
+        dated = {d: day for d, day in parsed.items() if day is not None}
         workbooks = [
             d for d, day in dated.items() if (d / f"flex_usage_{top.name}_{day}.xlsx").is_file()
         ]
@@ -83,8 +83,8 @@ def clean_exports(
         if top.name == "index":
             for entry in sorted(top.iterdir()):
                 match = _INDEX_FILE.fullmatch(entry.name)
-                day = _parse_day(match[1]) if match else None
-                if day is not None and day <= nightly_limit and _is_plain_file(entry):
+                index_day = _parse_day(match[1]) if match else None
+                if index_day is not None and index_day <= nightly_limit and _is_plain_file(entry):
                     removed += _remove(entry, real_root)
     return removed
 

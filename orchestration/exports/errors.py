@@ -44,7 +44,7 @@ def describe_os_error(err: OSError) -> str:
     named is that file (the first part of the path that exists and is not a folder).
     """
     path = Path(err.filename) if err.filename else None
-    reason = _PLAIN_REASONS.get(err.errno, err.strerror or str(err))
+    reason = _PLAIN_REASONS.get(err.errno or 0, err.strerror or str(err))
     if path is not None and err.errno in (errno.ENOTDIR, errno.EEXIST):
         blocker = next((p for p in (path, *path.parents) if p.exists()), path)
         if blocker.is_dir():  # EEXIST on a name that is taken, not a file in the way

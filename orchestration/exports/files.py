@@ -56,7 +56,7 @@ def on_demand_dir(exports_dir: Path, team_id: str, stamp: str) -> Path:
     return Path(exports_dir) / checked_team_id(team_id) / "on-demand" / stamp
 
 
-def write_file_atomically(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+def write_file_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     """Write ``path`` through ``write`` into a temp file beside it, fsync, then rename.
 
     Temps of ``path`` left by killed writers are removed first; other writers' are kept.
@@ -144,7 +144,7 @@ def _is_stale(temp: Path, name: str) -> bool:
     except FileNotFoundError:
         return False
     writer = _TEMP_WRITER.fullmatch(temp.name[len(name) + 2 :])
-    return bool(writer) and writer[2] == socket.gethostname() and not _alive(int(writer[1]))
+    return writer is not None and writer[2] == socket.gethostname() and not _alive(int(writer[1]))
 
 
 def _alive(pid: int) -> bool:

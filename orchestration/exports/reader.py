@@ -60,7 +60,9 @@ class DuckDBReportSource:
         warehouse = Path(warehouse)
         if not warehouse.is_file():
             raise ExportError(f"warehouse file not found: {warehouse}")
-        config = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"threads": threads} if threads else {}
+        )
         self._lock = contextlib.ExitStack()
         try:
             self._lock.enter_context(reader_lock(warehouse))
