@@ -27,6 +27,8 @@ from tests.pipeline_support import (
     warehouse_snapshot,
 )
 
+pytestmark = pytest.mark.slow
+
 LAST_DAY = "2026-01-25"
 
 

@@ -24,6 +24,8 @@ from openpyxl.utils.escape import unescape
 from orchestration.cli import main
 from tests.pipeline_support import HASH_KEY, refresh_args, small_landing, stray_files
 
+pytestmark = pytest.mark.slow
+
 FIRST, LAST = date(2026, 1, 5), date(2026, 1, 18)
 TYPES = {"subscriptions": "Subscriptions", "users": "Users", "usage": "Usage"}
 RISKY = ("=", "+", "-", "@", "\t", "\r")

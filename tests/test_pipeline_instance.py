@@ -37,6 +37,7 @@ def test_the_hazard_breaks_loading_without_an_entered_instance(tmp_path):
         build_definitions(settings).resolve_job_def("refresh_job")
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("collected_instance_left_installed")
 def test_refresh_runs_despite_a_collected_instance_left_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)

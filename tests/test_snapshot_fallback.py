@@ -74,6 +74,7 @@ def _workbook_teams(result: RefreshResult) -> list[str]:
     return sorted({path.parent.parent.name for path in result.workbooks})
 
 
+@pytest.mark.slow
 def test_user_quarantined_later_keeps_earlier_usage_and_names(tmp_path, env):
     """The auditor's repro: D2 repeats D1 but users.csv row 1 (U1) has an empty email.
 
@@ -121,6 +122,7 @@ def test_user_quarantined_later_keeps_earlier_usage_and_names(tmp_path, env):
     assert _rows(wh, f"{ranges} where team_id = '{NORTHWIND}' and range_order = 1") == [(20, 2, 2)]
 
 
+@pytest.mark.slow
 def test_active_team_quarantined_later_gets_no_report_and_keeps_its_rows(tmp_path, env):
     """D2 lists acme-design twice, so every copy is quarantined, and with it every D2 row
     that refers to acme (old-team merged into it, its membership, pack S1, the S1 move
@@ -178,6 +180,7 @@ def test_active_team_quarantined_later_gets_no_report_and_keeps_its_rows(tmp_pat
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_pack_quarantined_later_keeps_its_latest_valid_attributes(tmp_path, env):
     """S2 (northwind) changes in D2 to end on 2026-06-30 (a valid change, reseller R2); in
     D3 its row is bad (0 tokens purchased, other dates), which also rejects D3's E1.
