@@ -24,5 +24,5 @@ select
 from {{ ref('int_time_ranges') }} as ranges
 inner join bands
     on
-        bands.band_start >= ranges.start_date
-        and bands.band_end <= ranges.end_date
+        ranges.start_date <= bands.band_start
+        and ranges.end_date >= bands.band_end
