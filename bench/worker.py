@@ -56,9 +56,9 @@ def _step_times(started_after: float) -> dict[str, list[float]]:
 def _dbt_node_seconds(started_after: float) -> dict[str, float]:
     """Execution seconds of the newest dbt build started after a time, by node kind.
 
-    ``report_models`` are the models of the reports layer (``rpt_*`` and their
-    ``report_*`` bases): the report stage. Nodes run on several threads, so the
-    sums can exceed the build's wall time.
+    ``report_models`` are the models of the reports layer (the folder ``models/reports``:
+    ``rpt_*`` and the ``int_*`` models they share), read from the build's manifest: the
+    report stage. Nodes run on several threads, so the sums can exceed the build's wall time.
     """
     from orchestration.settings import DBT_PROJECT_DIR
 
@@ -69,14 +69,16 @@ def _dbt_node_seconds(started_after: float) -> dict[str, float]:
     ]
     if not found:
         return {}
-    results = json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text())["results"]
+    newest = max(found, key=lambda p: p.stat().st_mtime)
+    results = json.loads(newest.read_text())["results"]
+    nodes = json.loads((newest.parent / "manifest.json").read_text())["nodes"]
     kinds = {"report_models": 0.0, "models": 0.0, "tests": 0.0}
     for node in results:
-        kind, _, name = node["unique_id"].split(".", 2)
+        kind = node["unique_id"].split(".", 1)[0]
         seconds = node["execution_time"]
         if kind == "model":
             kinds["models"] += seconds
-            if name.startswith(("rpt_", "report_")):
+            if nodes[node["unique_id"]]["fqn"][1] == "reports":
                 kinds["report_models"] += seconds
         elif kind == "test":
             kinds["tests"] += seconds

@@ -27,7 +27,7 @@ _USAGE_COLS = (
     "product VARCHAR, version VARCHAR, usage_type VARCHAR, day_used DATE, tokens_used BIGINT"
 )
 SCHEMAS = {
-    "report_teams": "team_alias VARCHAR, include_pii BOOLEAN",
+    "int_report_teams": "team_alias VARCHAR, include_pii BOOLEAN",
     "rpt_summary": "team VARCHAR, tokens_used BIGINT, tokens_remaining BIGINT, "
     "tokens_added BIGINT, tokens_removed BIGINT, tokens_net BIGINT",
     "rpt_balances": "team VARCHAR, tokens_available BIGINT, tokens_used BIGINT, "
@@ -132,7 +132,7 @@ def team_rows(team: str, as_of: date, base: int) -> dict[str, list[dict]]:
             "tokens_net": -1,
         }
     )
-    rows["report_teams"].append({"team_alias": alias, "include_pii": PII[team]})
+    rows["int_report_teams"].append({"team_alias": alias, "include_pii": PII[team]})
     low = team == "A"  # A: 5% available (red); B, C: 80% (green)
     rows["rpt_balances"].append(
         {

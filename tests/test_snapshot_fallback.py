@@ -154,7 +154,7 @@ def test_active_team_quarantined_later_gets_no_report_and_keeps_its_rows(tmp_pat
         (NORTHWIND, "Northwind", "active", True),
         (OLD_TEAM, "Old team", None, False),
     ]  # fmt: skip
-    assert _rows(wh, "select team_id from main.report_teams") == [(NORTHWIND,)]
+    assert _rows(wh, "select team_id from main.int_report_teams") == [(NORTHWIND,)]
     for model in ("rpt_summary", "rpt_time_ranges", "rpt_subscriptions", "rpt_usage_history",
                   "rpt_users", "rpt_by_user", "rpt_tokens_by_day"):  # fmt: skip
         assert _rows(wh, f"select distinct team_id from main.{model}") == [(NORTHWIND,)], model

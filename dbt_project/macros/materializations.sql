@@ -32,3 +32,11 @@
 {% macro spark__staging_materialization() -%}
     {{ return('table') }}
 {%- endmacro %}
+
+{#-
+    Report models read only on demand (rpt_usage_history): a view on DuckDB, so the nightly
+    build copies nothing and a re-sent day is seen at once; a table on Spark (see above).
+-#}
+{% macro on_demand_materialization() -%}
+    {{ return(staging_materialization()) }}
+{%- endmacro %}

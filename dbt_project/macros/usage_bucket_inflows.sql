@@ -3,9 +3,16 @@
     and its pack is active on the charge's usage_date, with the bucket's
     cumulative token events up to and including the charge's instant (events
     at the same instant apply before the charge). Used by the drawdown and by
-    the ledger tests that check it.
+    the ledger tests that check it. With `reach_column`, a column of `usage`,
+    only the buckets ranked up to it are paired with the charge (all of them
+    where it is null).
+
+    A bucket has few token events: its cumulative inflow is a step function
+    of time, one step per event instant, and each pair looks up the step its
+    charge falls in (an equi-join on the bucket plus a time-range filter), so
+    the charges are never sorted into the buckets' timelines.
 -#}
-{% macro usage_bucket_inflows(usage, token_events, ledger) -%}
+{% macro usage_bucket_inflows(usage, token_events, ledger, reach_column=none) -%}
     with candidates as (
         select
             u.team_id,
@@ -19,51 +26,51 @@
                 u.team_id = b.team_id
                 and u.usage_date >= b.start_date
                 and u.usage_date <= b.end_date
+                {%- if reach_column %}
+                    and (u.{{ reach_column }} is null or b.bucket_rank <= u.{{ reach_column }})
+                {%- endif %}
     ),
 
-    timeline as (
+    instants as (
         select
             team_id,
             subscription_id,
-            event_ts as ts,
-            0 as kind,
-            event_id as item_id,
-            tokens as inflow,
-            cast(null as {{ dbt.type_int() }}) as bucket_rank
+            event_ts,
+            sum(tokens) as tokens
         from {{ token_events }}
-        union all
-        select
-            team_id,
-            subscription_id,
-            charge_ts as ts,
-            1 as kind,
-            usage_id as item_id,
-            cast(0 as {{ dbt.type_bigint() }}) as inflow,
-            bucket_rank
-        from candidates
+        group by team_id, subscription_id, event_ts
     ),
 
-    accumulated as (
+    steps as (
+        -- from from_ts (included) to to_ts (excluded; null: no later event) the bucket's
+        -- events add up to inflow
         select
             team_id,
             subscription_id,
-            kind,
-            item_id,
-            bucket_rank,
-            sum(inflow) over (
+            event_ts as from_ts,
+            lead(event_ts) over (
                 partition by team_id, subscription_id
-                order by ts, kind, item_id
+                order by event_ts
+            ) as to_ts,
+            sum(tokens) over (
+                partition by team_id, subscription_id
+                order by event_ts
                 rows between unbounded preceding and current row
-            ) as inflow_to_charge
-        from timeline
+            ) as inflow
+        from instants
     )
 
     select
-        item_id as usage_id,
-        team_id,
-        subscription_id,
-        bucket_rank,
-        inflow_to_charge
-    from accumulated
-    where kind = 1
+        c.usage_id,
+        c.team_id,
+        c.subscription_id,
+        c.bucket_rank,
+        coalesce(s.inflow, 0) as inflow_to_charge
+    from candidates as c
+    left join steps as s
+        on
+            c.team_id = s.team_id
+            and c.subscription_id = s.subscription_id
+            and c.charge_ts >= s.from_ts
+            and (s.to_ts is null or c.charge_ts < s.to_ts)
 {%- endmacro %}

@@ -23,7 +23,7 @@ from .errors import ExportError
 from .sheets import SUMMARY, Report
 
 BATCH_ROWS = 5_000
-TEAMS_MODEL = "report_teams"  # the reported teams and their include_pii setting
+TEAMS_MODEL = "int_report_teams"  # the reported teams and their include_pii setting
 
 Batch = list[tuple]
 

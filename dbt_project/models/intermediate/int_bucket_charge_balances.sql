@@ -6,19 +6,18 @@
     events (stg_token_events, not the entries) and the draws. Read by the
     drawdown audits (singular tests), computed once per build.
 
+    Only the buckets a charge reached are paired with it: those ranked up to
+    the last one it drew from, or all of them when part of it is
+    unallocated. The buckets after that could fail no audit (the charge had
+    nothing left for them), so leaving them out keeps every audit's outcome
+    and spares the pairs most charges would add (their later packs).
+
     A replayed team's kept draws all precede its checked charges, so the
     draws before a checked charge are the bucket's kept draws plus a running
     sum over the checked ones.
 -#}
 with checked as (
     {{ latest_build_charges() }}
-),
-
-checked_usage as (
-    select u.*
-    from {{ ref('stg_usage') }} as u
-    inner join checked as c
-        on u.usage_id = c.usage_id
 ),
 
 draws as (
@@ -28,6 +27,29 @@ draws as (
     from {{ ref('int_usage_allocation') }} as a
     left join checked as c
         on a.usage_id = c.usage_id
+),
+
+reach as (
+    -- the last bucket rank each checked charge reached; null: every bucket (unallocated part)
+    select
+        c.usage_id,
+        case when max(e.entry_kind) = 'unallocated' then null else max(d.bucket_rank) end
+            as reach_rank
+    from checked as c
+    left join {{ ref('int_drawdown_entries') }} as e
+        on c.usage_id = e.item_id and e.entry_kind = 'unallocated'
+    left join draws as d
+        on c.usage_id = d.usage_id
+    group by c.usage_id
+),
+
+checked_usage as (
+    select
+        u.*,
+        r.reach_rank
+    from {{ ref('stg_usage') }} as u
+    inner join reach as r
+        on u.usage_id = r.usage_id
 ),
 
 kept_drawn as (
@@ -41,7 +63,9 @@ kept_drawn as (
 ),
 
 inflows as (
-    {{ usage_bucket_inflows('checked_usage', ref('stg_token_events'), ref('int_team_pack_ledger')) }}
+    {{ usage_bucket_inflows(
+        'checked_usage', ref('stg_token_events'), ref('int_team_pack_ledger'), 'reach_rank'
+    ) }}
 ),
 
 pairs as (

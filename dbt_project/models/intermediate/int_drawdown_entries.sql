@@ -223,33 +223,6 @@ inflows as (
 
 {{ drawdown_level_ctes('replayed_charges', 'inflows', depth) }},
 
-levels as (
-    {%- for k in range(1, depth + 1) %}
-        select {{ k }} as bucket_rank
-        {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
-),
-
-replayed_draws as (
-    select
-        final.usage_id,
-        final.team_id,
-        final.usage_date,
-        final.charge_ts,
-        case levels.bucket_rank
-            {%- for k in range(1, depth + 1) %}
-                when {{ k }} then final.subscription_{{ k }}
-            {%- endfor %}
-        end as subscription_id,
-        case levels.bucket_rank
-            {%- for k in range(1, depth + 1) %}
-                when {{ k }} then final.drawn_{{ k }}
-            {%- endfor %}
-        end as tokens_drawn
-    from level_{{ depth }} as final
-    cross join levels
-),
-
 entries as (
     select
         team_id,
@@ -277,8 +250,7 @@ entries as (
         cast(null as date) as pack_end_date,
         cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
         {{ this_build }} as built_seq
-    from replayed_draws
-    where tokens_drawn > 0
+    from drawdown_draws
     union all
     select
         team_id,
@@ -287,13 +259,12 @@ entries as (
         cast(null as {{ dbt.type_string() }}) as subscription_id,
         charge_ts as entry_ts,
         usage_date,
-        residual_{{ depth }} as tokens,
+        tokens,
         cast(null as date) as pack_start_date,
         cast(null as date) as pack_end_date,
         cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
         {{ this_build }} as built_seq
-    from level_{{ depth }}
-    where residual_{{ depth }} > 0
+    from drawdown_unallocated
     {% if is_incremental() %}
         union all
         select

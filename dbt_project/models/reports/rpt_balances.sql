@@ -72,7 +72,7 @@ figures as (
         forecast.run_out_date,
         coalesce(forecast.expiring_unused_units, 0) as expiring_unused_units,
         coalesce(forecast.to_buy_units, 0) as to_buy_units
-    from {{ ref('report_teams') }} as teams
+    from {{ ref('int_report_teams') }} as teams
     left join pack_figures as packs on teams.team_id = packs.team_id
     left join unallocated on teams.team_id = unallocated.team_id
     left join activity on teams.team_id = activity.team_id

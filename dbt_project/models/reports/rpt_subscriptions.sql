@@ -35,7 +35,7 @@ select
     packs.reseller_name,
     packs.reseller_email
 from {{ ref('fct_team_pack_balance') }} as balances
-inner join {{ ref('report_teams') }} as teams on balances.team_id = teams.team_id
+inner join {{ ref('int_report_teams') }} as teams on balances.team_id = teams.team_id
 left join {{ ref('dim_pack') }} as packs on balances.subscription_id = packs.subscription_id
 inner join flows
     on balances.team_id = flows.team_id and balances.subscription_id = flows.subscription_id

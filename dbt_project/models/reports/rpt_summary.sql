@@ -33,6 +33,6 @@ select
         coalesce(ledger.tokens_added, 0) + coalesce(ledger.tokens_removed, 0)
         as {{ dbt.type_bigint() }}
     ) as tokens_net
-from {{ ref('report_teams') }} as teams
+from {{ ref('int_report_teams') }} as teams
 left join pack_figures as packs on teams.team_id = packs.team_id
 left join ledger_week as ledger on teams.team_id = ledger.team_id

@@ -6,7 +6,7 @@ with range_totals as (
         sum(tokens) as total_tokens_used,
         count(distinct product_line_code) as products_used,
         count(distinct autodesk_id) as total_users
-    from {{ ref('report_range_usage') }}
+    from {{ ref('int_range_usage') }}
     group by team_id, range_order
 )
 
@@ -21,7 +21,7 @@ select
     cast(coalesce(totals.total_tokens_used, 0) as {{ dbt.type_bigint() }}) as total_tokens_used,
     cast(coalesce(totals.products_used, 0) as {{ dbt.type_bigint() }}) as products_used,
     cast(coalesce(totals.total_users, 0) as {{ dbt.type_bigint() }}) as total_users
-from {{ ref('report_teams') }} as teams
+from {{ ref('int_report_teams') }} as teams
 cross join {{ ref('int_time_ranges') }} as ranges
 left join range_totals as totals
     on teams.team_id = totals.team_id and ranges.range_order = totals.range_order

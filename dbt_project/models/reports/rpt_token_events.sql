@@ -70,4 +70,4 @@ select
     entries.event_ts,
     cast(entries.entry_order as {{ dbt.type_int() }}) as entry_order
 from entries
-inner join {{ ref('report_teams') }} as teams on entries.team_id = teams.team_id
+inner join {{ ref('int_report_teams') }} as teams on entries.team_id = teams.team_id

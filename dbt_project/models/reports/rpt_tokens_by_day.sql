@@ -9,7 +9,7 @@ days as (
         teams.team_id,
         teams.as_of_date,
         {{ date_add_days('teams.as_of_date', '-offsets.n') }} as usage_date
-    from {{ ref('report_teams') }} as teams
+    from {{ ref('int_report_teams') }} as teams
     cross join offsets
 ),
 

@@ -49,7 +49,7 @@ select
     cast(coalesce(totals.tokens_used, 0) as {{ dbt.type_bigint() }}) as tokens_used,
     cast(coalesce(totals.products_used, 0) as {{ dbt.type_bigint() }}) as products_used,
     cast(coalesce(totals.total_users, 0) as {{ dbt.type_bigint() }}) as total_users
-from {{ ref('report_teams') }} as teams
+from {{ ref('int_report_teams') }} as teams
 cross join month_spans as spans
 left join month_totals as totals
     on teams.team_id = totals.team_id and spans.month = totals.month

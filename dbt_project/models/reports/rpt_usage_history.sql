@@ -1,5 +1,7 @@
+{{ config(materialized=on_demand_materialization()) }}
 -- Usage history: every usage row of the reported team dated on or before D, with privacy applied.
--- The on-demand Usage export filters it by the requested date range.
+-- The on-demand Usage export filters it by the requested date range. A view (DuckDB): nothing
+-- is copied nightly, and the export's team and date filters reach fct_usage.
 select
     charges.team_id,
     teams.as_of_date,
@@ -18,8 +20,8 @@ select
     charges.usage_date as day_used,
     charges.tokens as tokens_used
 from {{ ref('fct_usage') }} as charges
-inner join {{ ref('report_teams') }} as teams on charges.team_id = teams.team_id
-inner join {{ ref('report_team_users') }} as shown
+inner join {{ ref('int_report_teams') }} as teams on charges.team_id = teams.team_id
+inner join {{ ref('int_report_team_users') }} as shown
     on charges.team_id = shown.team_id and charges.autodesk_id = shown.autodesk_id
 left join {{ ref('dim_product') }} as products
     on charges.product_line_code = products.product_line_code

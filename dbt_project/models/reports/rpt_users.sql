@@ -2,11 +2,14 @@
 -- Past 12 months and the last usage date in this team up to D.
 with user_products as (
     select distinct
-        team_id,
-        autodesk_id,
-        product_name
-    from {{ ref('report_range_usage') }}
-    where time_range = 'Past 12 months'
+        ranged.team_id,
+        ranged.autodesk_id,
+        products.product_name
+    from {{ ref('int_range_usage') }} as ranged
+    inner join {{ ref('int_time_ranges') }} as ranges on ranged.range_order = ranges.range_order
+    left join {{ ref('dim_product') }} as products
+        on ranged.product_line_code = products.product_line_code
+    where ranges.time_range = 'Past 12 months'
 ),
 
 products_used as (
@@ -39,8 +42,8 @@ select
     products.products_used,
     last_used.last_used
 from {{ ref('stg_team_members') }} as members
-inner join {{ ref('report_teams') }} as teams on members.team_id = teams.team_id
-inner join {{ ref('report_team_users') }} as shown
+inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
+inner join {{ ref('int_report_team_users') }} as shown
     on members.team_id = shown.team_id and members.autodesk_id = shown.autodesk_id
 left join products_used as products
     on members.team_id = products.team_id and members.autodesk_id = products.autodesk_id

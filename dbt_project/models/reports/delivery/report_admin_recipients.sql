@@ -7,7 +7,7 @@ select distinct
     teams.include_pii,
     user_dim.email
 from {{ ref('stg_team_members') }} as members
-inner join {{ ref('report_teams') }} as teams on members.team_id = teams.team_id
+inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
 inner join {{ ref('dim_user') }} as user_dim on members.autodesk_id = user_dim.autodesk_id
 where
     members.role = 'admin'

@@ -5,13 +5,13 @@ with team_user_keys as (
         daily.team_id,
         daily.autodesk_id
     from {{ ref('fct_daily_usage') }} as daily
-    inner join {{ ref('report_teams') }} as teams on daily.team_id = teams.team_id
+    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
     union
     select
         members.team_id,
         members.autodesk_id
     from {{ ref('stg_team_members') }} as members
-    inner join {{ ref('report_teams') }} as teams on members.team_id = teams.team_id
+    inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
 )
 
 select
@@ -27,5 +27,5 @@ select
         else user_dim.hashed_autodesk_id
     end as user_name
 from team_user_keys as pairs
-inner join {{ ref('report_teams') }} as teams on pairs.team_id = teams.team_id
+inner join {{ ref('int_report_teams') }} as teams on pairs.team_id = teams.team_id
 left join {{ ref('dim_user') }} as user_dim on pairs.autodesk_id = user_dim.autodesk_id
