@@ -17,9 +17,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.definitions import build_definitions
+from orchestration.defs.definitions import build_definitions
+from orchestration.defs.resources import build_resources
+from orchestration.defs.runs import exports_run_config, partition_range_tags
 from orchestration.exports.files import workbook_path
-from orchestration.jobs import exports_run_config, partition_range_tags
 from orchestration.pipeline import refresh
 from orchestration.settings import Settings
 from tests.landing_builder import base_files, write_delivery
@@ -99,7 +100,7 @@ def _by_team(handler: Handler) -> dict[str, list]:
 
 
 def _exports_job(config_extra: dict | None = None) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(Settings.from_env())
+    defs = build_definitions(build_resources(Settings.from_env()))
     run_config = exports_run_config(date.fromisoformat(D))
     if config_extra:
         run_config["ops"]["exports__admin_delivery"]["config"] = {

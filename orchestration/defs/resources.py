@@ -1,19 +1,38 @@
-"""Dagster resources: the warehouse file, the landing folder and the exports folder."""
+"""Dagster resources: every setting of a run (landing, warehouse, exports, dbt target,
+reject threshold, hashing key), configured from its environment variable.
+
+:func:`env_resources` configures them with ``dg.EnvVar`` (resolved when a run or a
+sensor tick starts, not when the code location loads); a variable that is unset keeps
+the documented default. The CLI builds the same resources from its options with
+:func:`build_resources`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-from pydantic import Field
+from dagster_dbt import DbtCliResource
 
 from orchestration import warehouse as wh
-from orchestration.ingest.deliveries import default_as_of, discover, utc_today
+from orchestration.defs.project import dbt_project
 from orchestration.locks import writer_lock
+from orchestration.settings import (
+    DEFAULT_REJECT_THRESHOLD,
+    ENV_DBT_TARGET,
+    ENV_EXPORTS,
+    ENV_LANDING,
+    ENV_PII_KEY,
+    ENV_REJECT_THRESHOLD,
+    ENV_WAREHOUSE,
+    Settings,
+    dbt_executable,
+    reject_threshold,
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -25,7 +44,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def file(self) -> Path:
-        return Path(self.path)
+        return Path(self.path).resolve()
 
     @property
     def reports_file(self) -> Path:
@@ -55,7 +74,7 @@ class LandingResource(dg.ConfigurableResource):
 
     @property
     def folder(self) -> Path:
-        return Path(self.path)
+        return Path(self.path).resolve()
 
 
 class ExportsResource(dg.ConfigurableResource):
@@ -65,30 +84,69 @@ class ExportsResource(dg.ConfigurableResource):
 
     @property
     def folder(self) -> Path:
-        return Path(self.path)
+        return Path(self.path).resolve()
 
 
-class RefreshConfig(dg.Config):
-    """Run configuration shared by the refresh assets."""
+class RejectGateResource(dg.ConfigurableResource):
+    """The reject-rate gate's limit: largest share of quarantined rows per delivery file."""
 
-    as_of: str = Field(
-        default="",
-        description="Report date YYYY-MM-DD; empty = the newest complete "
-        "delivery dated on or before today (UTC).",
+    threshold: str = str(DEFAULT_REJECT_THRESHOLD)
+
+    @property
+    def limit(self) -> float:
+        try:
+            return reject_threshold(self.threshold)
+        except ValueError as err:
+            raise dg.Failure(description=f"{ENV_REJECT_THRESHOLD}: {err}") from err
+
+
+class PrivacyResource(dg.ConfigurableResource):
+    """The secret key of ``hashed_autodesk_id`` (HMAC-SHA256); empty when not configured."""
+
+    hash_key: str = ""
+
+
+def _setting(name: str, default: str) -> str:
+    """``dg.EnvVar(name)`` when the variable is set, else ``default``."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
+def _dbt(target: str) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        dbt_executable=dbt_executable(),
+        target=target,
+        global_config_flags=["--no-use-colors"],
     )
-    full_refresh: bool = Field(
-        default=False, description="Rebuild incremental dbt models from scratch."
-    )
 
-    def as_of_date(self, landing: Path) -> date:
-        """The given date, else the newest complete delivery dated on or before today (UTC)."""
-        if self.as_of:
-            return date.fromisoformat(self.as_of)
-        today = utc_today()
-        as_of = default_as_of(discover(landing, None), today)
-        if as_of is None:
-            raise dg.Failure(
-                f"no complete delivery dated on or before {today} in {landing}: "
-                "nothing to report on"
-            )
-        return as_of
+
+def env_resources() -> dict:
+    """The code location's resources, each setting read from its environment variable."""
+    defaults = Settings.defaults()
+    target = _setting(ENV_DBT_TARGET, defaults.dbt_target)
+    return {
+        "landing": LandingResource(path=_setting(ENV_LANDING, str(defaults.landing_dir))),
+        "warehouse": WarehouseResource(
+            path=_setting(ENV_WAREHOUSE, str(defaults.warehouse)), dbt_target=target
+        ),
+        "exports": ExportsResource(path=_setting(ENV_EXPORTS, str(defaults.exports_dir))),
+        "reject_gate": RejectGateResource(
+            threshold=_setting(ENV_REJECT_THRESHOLD, str(defaults.reject_threshold))
+        ),
+        "privacy": PrivacyResource(hash_key=_setting(ENV_PII_KEY, "")),
+        "dbt": _dbt(target),
+    }
+
+
+def build_resources(settings: Settings) -> dict:
+    """The same resources with the given values (the CLI's options over the environment)."""
+    return {
+        "landing": LandingResource(path=str(settings.landing_dir)),
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse), dbt_target=settings.dbt_target
+        ),
+        "exports": ExportsResource(path=str(settings.exports_dir)),
+        "reject_gate": RejectGateResource(threshold=str(settings.reject_threshold)),
+        "privacy": PrivacyResource(hash_key=settings.pii_hash_key),
+        "dbt": _dbt(settings.dbt_target),
+    }
