@@ -249,7 +249,8 @@ def refresh(
         )
     _require_hash_key_if_needed(settings, as_of)
 
-    defs = build_definitions(build_resources(settings))
+    resources = build_resources(settings)
+    defs = build_definitions(resources)
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir, warnings=warnings)
     with refresh_lock(settings.warehouse), open_instance() as instance:
         fail_abandoned_cli_runs(instance)
@@ -272,7 +273,7 @@ def refresh(
             failures = _failures(result)
             raise RefreshError("\n".join(failures), summary, failures)
         if write_exports:
-            teams = wh.active_teams(wh.reports_file(settings.warehouse, settings.dbt_target), as_of)
+            teams = wh.active_teams(resources["warehouse"].reports_file, as_of)
             if teams:
                 instance.add_dynamic_partitions(TEAMS.name, teams)
                 exports = _job(defs, "exports_job", progress).execute_in_process(

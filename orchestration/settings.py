@@ -21,6 +21,8 @@ ENV_EXPORTS = "FLEX_EXPORTS_DIR"
 ENV_PII_KEY = "FLEX_PII_HASH_KEY"
 ENV_REJECT_THRESHOLD = "FLEX_REJECT_THRESHOLD"
 ENV_DBT_TARGET = "FLEX_DBT_TARGET"
+ENV_SPARK_WAREHOUSE_DIR = "FLEX_SPARK_WAREHOUSE_DIR"
+ENV_SPARK_RAW_DIR = "FLEX_SPARK_RAW_DIR"
 
 DEFAULT_LANDING = "landing"
 DEFAULT_WAREHOUSE = "warehouse/flex_usage.duckdb"
@@ -56,6 +58,9 @@ class Settings:
     reject_threshold: float
     dbt_target: str
     pii_hash_key: str = field(default="", repr=False)
+    # Spark target only; empty = next to the DuckDB file (see orchestration.spark).
+    spark_warehouse_dir: str = ""
+    spark_raw_dir: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,6 +73,8 @@ class Settings:
             ),
             dbt_target=os.environ.get(ENV_DBT_TARGET, DEFAULT_DBT_TARGET),
             pii_hash_key=os.environ.get(ENV_PII_KEY, ""),
+            spark_warehouse_dir=os.environ.get(ENV_SPARK_WAREHOUSE_DIR, ""),
+            spark_raw_dir=os.environ.get(ENV_SPARK_RAW_DIR, ""),
         )
 
     @classmethod

@@ -1,5 +1,5 @@
-"""Dagster resources: every setting of a run (landing, warehouse, exports, dbt target,
-reject threshold, hashing key), configured from its environment variable.
+"""Dagster resources: every setting of a run (landing, warehouse, exports, dbt target and
+Spark folders, reject threshold, hashing key), configured from its environment variable.
 
 :func:`env_resources` configures them with ``dg.EnvVar`` (resolved when a run or a
 sensor tick starts, not when the code location loads); a variable that is unset keeps
@@ -33,13 +33,19 @@ from orchestration.settings import (
     dbt_executable,
     reject_threshold,
 )
+from orchestration.spark import ENV_SPARK_RAW_DIR, ENV_SPARK_WAREHOUSE_DIR, SparkLayout
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse. Writers take the file's writer lock; readers open read-only."""
+    """The DuckDB warehouse. Writers take the file's writer lock; readers open read-only.
+
+    On the ``spark`` dbt target, the Spark folders (empty: next to the DuckDB file).
+    """
 
     path: str
     dbt_target: str = "duckdb"
+    spark_warehouse_dir: str = ""
+    spark_raw_dir: str = ""
     lock_wait_seconds: float = 600.0
 
     @property
@@ -47,9 +53,16 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.path).resolve()
 
     @property
+    def spark(self) -> SparkLayout | None:
+        """The Spark build's folders, on the ``spark`` target; else None."""
+        if self.dbt_target != "spark":
+            return None
+        return SparkLayout.of(self.file, self.spark_warehouse_dir, self.spark_raw_dir)
+
+    @property
     def reports_file(self) -> Path:
         """Where the built reports are read from (the warehouse, or the Spark catalog)."""
-        return wh.reports_file(self.file, self.dbt_target)
+        return self.spark.catalog_file if self.spark else self.file
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -127,7 +140,10 @@ def env_resources() -> dict:
     return {
         "landing": LandingResource(path=_setting(ENV_LANDING, str(defaults.landing_dir))),
         "warehouse": WarehouseResource(
-            path=_setting(ENV_WAREHOUSE, str(defaults.warehouse)), dbt_target=target
+            path=_setting(ENV_WAREHOUSE, str(defaults.warehouse)),
+            dbt_target=target,
+            spark_warehouse_dir=_setting(ENV_SPARK_WAREHOUSE_DIR, ""),
+            spark_raw_dir=_setting(ENV_SPARK_RAW_DIR, ""),
         ),
         "exports": ExportsResource(path=_setting(ENV_EXPORTS, str(defaults.exports_dir))),
         "reject_gate": RejectGateResource(
@@ -143,7 +159,10 @@ def build_resources(settings: Settings) -> dict:
     return {
         "landing": LandingResource(path=str(settings.landing_dir)),
         "warehouse": WarehouseResource(
-            path=str(settings.warehouse), dbt_target=settings.dbt_target
+            path=str(settings.warehouse),
+            dbt_target=settings.dbt_target,
+            spark_warehouse_dir=settings.spark_warehouse_dir,
+            spark_raw_dir=settings.spark_raw_dir,
         ),
         "exports": ExportsResource(path=str(settings.exports_dir)),
         "reject_gate": RejectGateResource(threshold=str(settings.reject_threshold)),

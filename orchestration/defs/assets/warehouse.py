@@ -25,7 +25,7 @@ from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.faults import crash_point
 from orchestration.settings import ENV_WAREHOUSE
-from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
+from orchestration.spark import export_raw_to_parquet, write_spark_catalog
 from orchestration.warehouse import release, withdraw_release
 
 # dbt's message in a failure line is cut to this many characters (the rest is in its logs).
@@ -143,7 +143,7 @@ def warehouse_models(
     as_of = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
     # profiles.yml reads the warehouse path (and the Spark folders) from the environment.
     os.environ[ENV_WAREHOUSE] = str(warehouse.file)
-    spark = SparkLayout.from_env(warehouse.file) if warehouse.dbt_target == "spark" else None
+    spark = warehouse.spark
     # Unit tests check the SQL, not the data: `make test` runs them, the nightly build need not.
     args = [
         "build",
