@@ -1,11 +1,17 @@
 """The Dagster code location loads and has the assets, checks, jobs, schedule and sensors."""
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.definitions import defs
-from orchestration.defs.resources import build_resources
+from orchestration.defs.resources import (
+    LandingResource,
+    WarehouseResource,
+    build_resources,
+    env_resources,
+)
 from orchestration.defs.runs import refresh_run_config
 from orchestration.defs.schedules import nightly_refresh
 from orchestration.defs.sensors import new_delivery_sensor
@@ -79,12 +85,15 @@ def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch)
     assert nightly_refresh.execution_timezone == "UTC"
     for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
         write_delivery(tmp_path, day)
-    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    monkeypatch.delenv("FLEX_LANDING_DIR", raising=False)  # the resource says where
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
-            resources=build_resources(Settings.from_env()),
+            resources={
+                "landing": LandingResource(path=str(tmp_path)),
+                "warehouse": WarehouseResource(path=str(tmp_path / "not_built_yet.duckdb")),
+            },
         )
         request = nightly_refresh(context)
     assert request.run_config == refresh_run_config(date(2026, 3, 2))
@@ -114,6 +123,20 @@ def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
         request = new_delivery_sensor(later)
         assert request.run_config == refresh_run_config(date(2026, 3, 2))
         assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
+
+
+def test_code_location_reads_its_settings_when_a_run_starts(tmp_path, monkeypatch):
+    """A variable set when the code location loads becomes a dg.EnvVar, read when the
+    resource is built for a run or tick; an unset one keeps the documented default."""
+    monkeypatch.setenv("FLEX_LANDING_DIR", "/not/yet/decided")
+    monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "0.5")
+    monkeypatch.delenv("FLEX_EXPORTS_DIR", raising=False)
+    resources = env_resources()
+    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    with dg.build_resources(resources) as built:
+        assert built.landing.folder == tmp_path
+        assert built.reject_gate.limit == 0.5
+        assert built.exports.folder == Path("exports").resolve()
 
 
 def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
