@@ -1,7 +1,5 @@
 """One report date per run: the first step decides it, every later step reads the same."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import dagster as dg
@@ -12,6 +10,7 @@ from orchestration.defs.partitions import DELIVERIES
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from tests.landing_builder import write_delivery
 
+SINGLE_RUN = dg.BackfillPolicy.single_run()  # as the ingest asset
 D1, D2, D3 = "2026-03-02", "2026-03-03", "2026-03-04"
 
 
@@ -23,11 +22,15 @@ def _run(tmp_path, tags: dict[str, str] | None = None) -> tuple[dict[str, date],
     landing = tmp_path / "landing"
     seen: dict[str, date] = {}
 
-    @dg.asset(deps=[dg.AssetKey(["raw", "usage"])], partitions_def=DELIVERIES)
+    @dg.asset(
+        deps=[dg.AssetKey(["raw", "usage"])], partitions_def=DELIVERIES, backfill_policy=SINGLE_RUN
+    )
     def upstream_delivers_meanwhile(landing: LandingResource) -> None:
         write_delivery(landing.folder, D3)
 
-    @dg.asset(deps=[upstream_delivers_meanwhile], partitions_def=DELIVERIES)
+    @dg.asset(
+        deps=[upstream_delivers_meanwhile], partitions_def=DELIVERIES, backfill_policy=SINGLE_RUN
+    )
     def later_step(
         context: dg.AssetExecutionContext, config: RefreshConfig, landing: LandingResource
     ) -> None:
