@@ -68,7 +68,7 @@ $(DEMO_KEY_FILE):
 run: manifest $(DEMO_KEY_FILE)
 	@if ! ls -d "$(FLEX_LANDING_DIR)"/????-??-?? >/dev/null 2>&1; then \
 	  echo "no deliveries in $(FLEX_LANDING_DIR): generating the demo landing folder"; \
-	  $(BIN)/flex-usage generate --landing "$(FLEX_LANDING_DIR)" \
+	  $(PY) -m tools.generate --landing "$(FLEX_LANDING_DIR)" \
 	    --start $(DEMO_START) --end $(DEMO_END) --teams $(DEMO_TEAMS); \
 	fi
 	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
@@ -94,14 +94,14 @@ fuzz: install-dev
 	@FLEX_FUZZ=long $(BIN)/pytest -p no:xdist -q tests/test_ingest_fuzz.py
 
 lint: install-dev
-	@$(BIN)/ruff check orchestration tests bench
-	@$(BIN)/ruff format --check orchestration tests bench
+	@$(BIN)/ruff check orchestration tools tests bench
+	@$(BIN)/ruff format --check orchestration tools tests bench
 	@$(BIN)/mypy
 	@cd dbt_project && FLEX_WAREHOUSE=":memory:" ../$(BIN)/sqlfluff lint models tests --processes 2
 
 format: install-dev
-	@$(BIN)/ruff check --fix orchestration tests bench
-	@$(BIN)/ruff format orchestration tests bench
+	@$(BIN)/ruff check --fix orchestration tools tests bench
+	@$(BIN)/ruff format orchestration tools tests bench
 
 # Print preview: needs the Debian packages libreoffice-calc and poppler-utils.
 preview: install

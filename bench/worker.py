@@ -17,7 +17,7 @@ from bench import floors, peer
 
 
 def generate(landing: str, start: str, end: str, teams: int) -> dict:
-    from orchestration.generate import generate_landing
+    from tools.generate import generate_landing
 
     began = time.perf_counter()
     summary = generate_landing(

@@ -1,5 +1,5 @@
-"""`flex-usage`: generate demo deliveries, refresh the warehouse, export on demand, and
-look inside (status, quarantine)."""
+"""`flex-usage`: refresh the warehouse, export on demand, and look inside (status,
+quarantine). Demo deliveries are written by `python -m tools.generate`."""
 
 from __future__ import annotations
 
@@ -49,17 +49,10 @@ commands, with an example each:
   flex-usage status                        newest delivery, last refresh, release
   flex-usage quarantine --delivery 2026-01-25
   flex-usage export --team ACME_0001 --types usage --format csv
-  flex-usage generate --landing landing --start 2025-11-01 --end 2026-11-27
 
 Run `flex-usage COMMAND --help` for the options of a command.
 
 {ENVIRONMENT}""",
-    "generate": """\
-example:
-  flex-usage generate --landing landing --start 2025-11-01 --end 2026-11-27 --teams 30
-
-Writes one folder per day (YYYY-MM-DD/, seven CSV files, manifest.json written last).
-The same arguments always write the same bytes.""",
     "refresh": f"""\
 example:
   flex-usage refresh --as-of 2026-11-27
@@ -173,43 +166,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    gen = _subparser(sub, "generate", "write synthetic daily deliveries (demo data)")
-    gen.add_argument(
-        "--landing",
-        type=Path,
-        default=env.landing_dir,
-        metavar="DIR",
-        help=f"folder to write the deliveries into (env {ENV_LANDING}); default: %(default)s",
-    )
-    gen.add_argument(
-        "--start",
-        type=_day,
-        required=True,
-        metavar="YYYY-MM-DD",
-        help="first delivery date (required)",
-    )
-    gen.add_argument(
-        "--end",
-        type=_day,
-        required=True,
-        metavar="YYYY-MM-DD",
-        help="last delivery date, inclusive (required)",
-    )
-    gen.add_argument(
-        "--teams",
-        type=_positive,
-        default=30,
-        metavar="N",
-        help="number of teams, at least 1; default: %(default)s",
-    )
-    gen.add_argument(
-        "--seed",
-        type=int,
-        default=7,
-        metavar="N",
-        help="random seed (same seed, same files); default: %(default)s",
-    )
-
     ref = _subparser(
         sub,
         "refresh",
@@ -312,17 +268,6 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait for a refresh that is writing the warehouse; default: %(default)s",
     )
     return parser
-
-
-def _generate(args: argparse.Namespace) -> int:
-    from orchestration.generate import generate_landing
-
-    summary = generate_landing(args.landing, args.start, args.end, teams=args.teams, seed=args.seed)
-    print(
-        f"wrote {summary.days:,} deliveries to {args.landing}: {summary.teams:,} teams, "
-        f"{summary.users:,} users, {summary.usage_rows:,} usage rows"
-    )
-    return 0
 
 
 def _summary_line(result, outcome: str, seconds: float) -> str:
@@ -458,7 +403,6 @@ def _quiet_library_warnings() -> None:
 
 
 HANDLERS = {
-    "generate": _generate,
     "refresh": _refresh,
     "export": _export,
     "status": _status,

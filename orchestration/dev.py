@@ -19,7 +19,7 @@ import sys
 
 from orchestration.instance import ensure_dagster_home
 
-CODE_LOCATION = "orchestration.definitions"
+CODE_LOCATION = "orchestration.defs.definitions"
 
 
 def dagster_dev_command(options: list[str]) -> list[str]:

@@ -11,8 +11,7 @@ the UI lists them and the new-delivery sensor sees what they loaded.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,16 +20,19 @@ import dagster as dg
 
 from orchestration import privacy
 from orchestration import warehouse as wh
-from orchestration.definitions import build_definitions
-from orchestration.ingest import deliveries as dlv
-from orchestration.instance import cli_run_tags, fail_abandoned_cli_runs, open_instance
-from orchestration.jobs import (
+from orchestration.defs.definitions import build_definitions
+from orchestration.defs.partitions import TEAMS
+from orchestration.defs.resources import build_resources
+from orchestration.defs.runs import (
+    as_of_tags,
     delivery_run_request,
     exports_run_config,
     ordered_teams,
     partition_range_tags,
     refresh_run_config,
 )
+from orchestration.ingest import deliveries as dlv
+from orchestration.instance import cli_run_tags, fail_abandoned_cli_runs, open_instance
 from orchestration.locks import refresh_lock
 from orchestration.settings import Settings
 
@@ -94,13 +96,13 @@ STAGE_NAMES = {
 TRACEBACK_HINT = "(traceback: rerun with --verbose, or see the run in the Dagster UI)"
 
 
-def _require_hash_key_if_needed(landing: Path, as_of: date) -> None:
+def _require_hash_key_if_needed(settings: Settings, as_of: date) -> None:
     """Refuse to start when the newest team snapshot hides PII and no key is set."""
-    if os.environ.get(privacy.ENV_PII_KEY):
+    if settings.pii_hash_key:
         return
-    complete = dlv.discover(landing, as_of)
+    complete = dlv.discover(settings.landing_dir, as_of)
     if complete and privacy.delivery_hides_pii(max(complete, key=lambda d: d.delivery_date).path):
-        privacy.hash_key(required=True)
+        privacy.hash_key(settings.pii_hash_key, required=True)
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -163,16 +165,12 @@ def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
 
 
 def _written_workbooks(result: dg.ExecuteInProcessResult) -> list[Path]:
-    """The workbooks the exports run wrote (from its materialization metadata).
-
-    A run over several team partitions records one materialization per team, each
-    with the run's metadata, so the paths are deduplicated.
-    """
+    """The workbooks the exports run wrote (each team's materialization names its own)."""
     paths: set[Path] = set()
     for event in result.get_asset_materialization_events():
         meta = event.event_specific_data.materialization.metadata
-        if "workbook_paths" in meta:
-            paths |= {Path(p) for p in meta["workbook_paths"].value}
+        if "workbook_path" in meta:
+            paths.add(Path(meta["workbook_path"].value))
     for event in result.all_events:  # a failed step still names the workbooks it published
         failure = event.step_failure_data if event.is_step_failure else None
         if failure and failure.user_failure_data:
@@ -195,12 +193,18 @@ def _loggers(console_level: str, progress: RunProgress | None) -> dict:
 
 
 def _collect_delivery(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
-    """Delivery outcomes by status and the teams not delivered, with the reason."""
+    """Delivery outcomes by status and the teams not delivered, with the reason (from
+    each team's materialization of ``exports/admin_delivery``)."""
     for event in result.get_asset_materialization_events():
-        meta = event.event_specific_data.materialization.metadata
-        if "delivery_counts" in meta:  # one event per team partition, same metadata
-            summary.delivery_counts = dict(meta["delivery_counts"].value)
-            summary.delivery_problems = dict(meta["delivery_problems"].value)
+        materialization = event.event_specific_data.materialization
+        meta = materialization.metadata
+        if "delivery_status" in meta:
+            status = meta["delivery_status"].value
+            summary.delivery_counts[status] = summary.delivery_counts.get(status, 0) + 1
+            if "delivery_problem" in meta:
+                summary.delivery_problems[materialization.partition] = meta[
+                    "delivery_problem"
+                ].value
 
 
 def refresh(
@@ -225,12 +229,11 @@ def refresh(
     """
     today = today or dlv.utc_today()
     env = Settings.from_env()
-    settings = Settings(
+    settings = replace(
+        env,
         landing_dir=Path(landing_dir).resolve(),
         warehouse=Path(warehouse or env.warehouse).resolve(),
         exports_dir=Path(exports_dir or env.exports_dir).resolve(),
-        reject_threshold=env.reject_threshold,
-        dbt_target=env.dbt_target,
     )
     if not settings.landing_dir.is_dir():
         raise RefreshError(f"landing folder not found: {settings.landing_dir}")
@@ -244,9 +247,10 @@ def refresh(
             + "; folders without a manifest are still being written"
             + "".join(f"\nwarning: {w}" for w in warnings)
         )
-    _require_hash_key_if_needed(settings.landing_dir, as_of)
+    _require_hash_key_if_needed(settings, as_of)
 
-    defs = build_definitions(settings)
+    resources = build_resources(settings)
+    defs = build_definitions(resources)
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir, warnings=warnings)
     with refresh_lock(settings.warehouse), open_instance() as instance:
         fail_abandoned_cli_runs(instance)
@@ -269,14 +273,15 @@ def refresh(
             failures = _failures(result)
             raise RefreshError("\n".join(failures), summary, failures)
         if write_exports:
-            teams = wh.active_teams(wh.reports_file(settings.warehouse, settings.dbt_target), as_of)
+            teams = wh.active_teams(resources["warehouse"].reports_file, as_of)
             if teams:
-                instance.add_dynamic_partitions("teams", teams)
+                instance.add_dynamic_partitions(TEAMS.name, teams)
                 exports = _job(defs, "exports_job", progress).execute_in_process(
                     run_config={**exports_run_config(as_of), **_loggers(console_level, progress)},
                     instance=instance,
                     tags={
                         **partition_range_tags(ordered_teams(instance, teams)),
+                        **as_of_tags(as_of),
                         **cli_run_tags(),
                     },
                     raise_on_error=False,

@@ -1,6 +1,7 @@
 """Pseudonymisation of autodesk ids: lowercase hex HMAC-SHA256 keyed with FLEX_PII_HASH_KEY.
 
-The key stays in this process: only the resulting hashes are written to the
+The key is handed in by the caller (the Dagster privacy resource, or the CLI's
+settings) and stays in this process: only the resulting hashes are written to the
 warehouse (table ``raw.user_hashes``).
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,9 +21,8 @@ class MissingHashKeyError(RuntimeError):
     """A team hides personal data but no hashing key is configured."""
 
 
-def hash_key(required: bool) -> bytes:
-    """The HMAC key from the environment; raise when it is required and absent."""
-    key = os.environ.get(ENV_PII_KEY, "")
+def hash_key(key: str, required: bool) -> bytes:
+    """The HMAC key as bytes; raise when it is required and empty."""
     if not key and required:
         raise MissingHashKeyError(
             f"{ENV_PII_KEY} is not set, but at least one team has include_pii = false: "
@@ -38,7 +37,7 @@ def hash_autodesk_id(autodesk_id: str, key: bytes) -> str:
     return hmac.new(key, autodesk_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def refresh_user_hashes(con) -> int:
+def refresh_user_hashes(con, key: str) -> int:
     """Rebuild ``raw.user_hashes`` for every autodesk id in ``raw.users``; return the count.
 
     The key is required when any team in the newest team snapshot hides personal data.
@@ -50,12 +49,12 @@ def refresh_user_hashes(con) -> int:
           and not include_pii
         """
     ).fetchone()[0]
-    key = hash_key(required=hides_pii > 0)
+    secret = hash_key(key, required=hides_pii > 0)
     ids = [row[0] for row in con.execute("select distinct autodesk_id from raw.users").fetchall()]
     hashes = pa.table(
         {
             "autodesk_id": pa.array(ids, pa.string()),
-            "hashed_autodesk_id": pa.array([hash_autodesk_id(i, key) for i in ids], pa.string()),
+            "hashed_autodesk_id": pa.array([hash_autodesk_id(i, secret) for i in ids], pa.string()),
         }
     )
     con.register("user_hashes_batch", hashes)

@@ -51,6 +51,7 @@ class RunProgress:
         self.warnings: list[str] = []
         self._started: dict[str, float] = {}
         self._metadata: dict[str, dict] = {}
+        self._workbooks: set[str] = set()  # paths named by the exports step's teams
         self._checks: Counter = Counter()
         self._check_seconds = 0.0
         self._dbt: Counter = Counter()
@@ -88,6 +89,8 @@ class RunProgress:
             materialization = event.event_specific_data.materialization
             metadata = {k: v.value for k, v in materialization.metadata.items()}
             self._metadata.setdefault(stage, {}).update(metadata)
+            if "workbook_path" in metadata:  # one materialization per team
+                self._workbooks.add(metadata["workbook_path"])
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             self._on_check(event.event_specific_data)
         elif event.is_step_success or event.is_step_failure:
@@ -159,8 +162,8 @@ class RunProgress:
         if stage == "release":
             return f"reports as of {meta.get('as_of', '?')} released to the exports"
         if stage == "exports":
-            written = meta.get("workbooks", len(meta.get("workbook_paths", [])))
-            return f"{plural(written, 'workbook')} written"
+            written = self._workbooks | set(meta.get("workbook_paths", []))
+            return f"{plural(len(written), 'workbook')} written"
         return ""
 
     # dbt side -------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports.reader import DuckDBReportSource
 from orchestration.locks import DEFAULT_WAIT_SECONDS, WarehouseBusyError, reader_lock
 
 
@@ -75,10 +74,20 @@ def loaded_manifests(warehouse: Path, busy_is_empty: bool = True) -> dict[date, 
     return dict(rows)
 
 
+# The report with one row per active team and as-of date.
+SUMMARY_MODEL = "rpt_summary"
+
+
+def active_team_ids(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    """Team ids with a Summary row for ``as_of`` (the active teams of the newest snapshot)."""
+    sql = f"select distinct team_id from main.{SUMMARY_MODEL} where as_of_date = ? order by 1"
+    return [team_id for (team_id,) in con.execute(sql, [as_of]).fetchall()]
+
+
 def active_teams(warehouse: Path, as_of: date) -> list[str]:
-    """Team ids with a Summary row for ``as_of``: the active teams of the newest snapshot."""
-    with DuckDBReportSource(warehouse) as source:
-        return source.active_teams(as_of)
+    """:func:`active_team_ids` of the warehouse (or reports catalog) file."""
+    with reading(warehouse) as con:
+        return active_team_ids(con, as_of)
 
 
 def release_path(warehouse: Path) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from openpyxl import load_workbook
 
-from orchestration.generate import generate_landing
+from tools.generate import generate_landing
 
 HASH_KEY = "test-hash-key"
 CLI = [sys.executable, "-m", "orchestration.cli"]

@@ -18,8 +18,8 @@ import reference as ref
 from dbt_support import failures, query, run_dbt
 
 from orchestration import privacy
-from orchestration.generate import generate_landing
 from orchestration.ingest import deliveries, loader
+from tools.generate import generate_landing
 
 D = date(2026, 11, 27)
 
@@ -103,13 +103,11 @@ def generated(tmp_path_factory) -> tuple[ref.State, Path]:
     root = tmp_path_factory.mktemp("balances")
     landing, warehouse = root / "landing", root / "wh.duckdb"
     generate_landing(landing, START, END, teams=TEAMS, seed=SEED)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(privacy.ENV_PII_KEY, "balances key")
-        with duckdb.connect(str(warehouse)) as con:
-            loader.ensure_raw_schema(con)
-            for delivery in deliveries.discover(landing):
-                loader.ingest(con, delivery)
-            privacy.refresh_user_hashes(con)
+    with duckdb.connect(str(warehouse)) as con:
+        loader.ensure_raw_schema(con)
+        for delivery in deliveries.discover(landing):
+            loader.ingest(con, delivery)
+        privacy.refresh_user_hashes(con, "balances key")
     built = run_dbt(warehouse, AS_OF, "run", ["--select", "+path:models/reports"])
     assert built.success, failures(built)
     return ref.load_state(landing, AS_OF), warehouse

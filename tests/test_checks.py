@@ -23,15 +23,15 @@ from orchestration.checks import (
     reject_rates,
 )
 from orchestration.checks.advisories import check_future_dated, delivery_arrivals
-from orchestration.checks.dagster_checks import (
+from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
+from orchestration.checks.raw_suites import failed_deliveries
+from orchestration.checks.staging_suites import check_staged_layer, check_staged_table
+from orchestration.defs.check_results import (
     asset_check_result,
     raw_check_results,
     raw_check_specs,
     raw_outcomes,
 )
-from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
-from orchestration.checks.raw_suites import failed_deliveries
-from orchestration.checks.staging_suites import check_staged_layer, check_staged_table
 from orchestration.ingest.contract import BY_NAME
 from tests.checks_support import D0, D1, RAW_DDL, USAGE_ROWS, build_raw
 

@@ -6,17 +6,19 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets import quality
-from orchestration.assets.ingest import RAW_ENTITIES
-from orchestration.resources import WarehouseResource
+from orchestration.defs import checks as quality
+from orchestration.defs.assets.gate import gate_failures
+from orchestration.defs.assets.ingest import RAW_ENTITIES
+from orchestration.defs.config import AS_OF_TAG
+from orchestration.defs.resources import RejectGateResource, WarehouseResource
+from orchestration.defs.run_events import ingested_deliveries
 from tests.checks_support import D0, D1, build_raw
 
 INGESTED = dg.AssetKey(["raw", "usage"])
 
 
-def _ingested(days: list[str], as_of: date | None = None) -> dict:
-    when = {"as_of": dg.MetadataValue.text(as_of.isoformat())} if as_of else {}
-    return {"ingested_deliveries": dg.MetadataValue.json(days)} | when
+def _ingested(days: list[str]) -> dict:
+    return {"ingested_deliveries": dg.MetadataValue.json(days)}
 
 
 def test_ingested_deliveries_are_the_ones_this_run_loaded():
@@ -31,7 +33,7 @@ def test_ingested_deliveries_are_the_ones_this_run_loaded():
         # a run going on next to this one ingests other deliveries meanwhile
         foreign = dg.AssetMaterialization(INGESTED, metadata=_ingested(["2026-03-09"]))
         context.instance.report_runless_asset_event(foreign)
-        seen[context.run.run_id] = quality._ingested_deliveries(context)
+        seen[context.run.run_id] = ingested_deliveries(context)
         return dg.AssetCheckResult(passed=True)
 
     with dg.instance_for_test() as instance:
@@ -46,17 +48,17 @@ def test_ingested_deliveries_are_the_ones_this_run_loaded():
 
 @pytest.fixture
 def raw_runs(tmp_path):
-    """Run ``raw_quality`` after a stand-in ingest that reports ``ingested`` (ISO dates)."""
+    """Run ``raw/gate_failures`` and ``raw_quality`` after a stand-in ingest that reports
+    ``ingested`` (ISO dates), as of the run's tagged date."""
     path = tmp_path / "wh.duckdb"
     build_raw(path)
     ingested: list[str] = []
-    as_of: list[date | None] = [None]
+    raw_assets = (*RAW_ENTITIES, "quarantine", "deliveries")
 
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", n]) for n in (*RAW_ENTITIES, "quarantine")])
+    @dg.multi_asset(specs=[dg.AssetSpec(["raw", n]) for n in raw_assets])
     def stand_in():
-        for name in (*RAW_ENTITIES, "quarantine"):
-            metadata = _ingested(ingested, as_of[0])
-            yield dg.MaterializeResult(asset_key=["raw", name], metadata=metadata)
+        for name in raw_assets:
+            yield dg.MaterializeResult(asset_key=["raw", name], metadata=_ingested(ingested))
 
     def run(
         *days: date, statements: tuple[str, ...] = (), until: date | None = None
@@ -65,11 +67,14 @@ def raw_runs(tmp_path):
             for statement in statements:
                 con.execute(statement)
         ingested[:] = [d.isoformat() for d in days]
-        as_of[0] = until
         result = dg.materialize(
-            [stand_in, quality.raw_quality],
+            [stand_in, gate_failures, quality.raw_quality],
             instance=instance,
-            resources={"warehouse": WarehouseResource(path=str(path))},
+            resources={
+                "warehouse": WarehouseResource(path=str(path)),
+                "reject_gate": RejectGateResource(),
+            },
+            tags={AS_OF_TAG: until.isoformat()} if until else {},
             raise_on_error=False,
         )
         return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -132,7 +137,7 @@ def test_only_failing_deliveries_are_held(raw_runs):
 
 
 def test_staged_checks_block_the_report_checks_and_so_the_release():
-    from orchestration.definitions import defs
+    from orchestration.defs.definitions import defs
 
     graph = defs.resolve_asset_graph()
     staged = {

@@ -370,13 +370,14 @@ def test_on_demand_export_and_refused_request(built, capsys):
 def test_on_demand_export_through_dagster_job(built, tmp_path):
     import dagster as dg
 
-    from orchestration.definitions import build_definitions
+    from orchestration.defs.definitions import build_definitions
+    from orchestration.defs.resources import build_resources
     from orchestration.settings import Settings
 
     landing, warehouse, exports = built
     out = tmp_path / "exports"
     settings = Settings(landing, warehouse, out, 0.01, "duckdb")
-    job = build_definitions(settings).resolve_job_def("on_demand_export_job")
+    job = build_definitions(build_resources(settings)).resolve_job_def("on_demand_export_job")
     team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
 
     def run(**config):
@@ -444,7 +445,7 @@ def test_failing_staged_check_withholds_the_release_and_every_export(
 ):
     import dataclasses
 
-    from orchestration.assets import quality
+    from orchestration.defs import checks as quality
 
     landing, warehouse, exports = _copy_of(built, tmp_path)
     delivered = {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()}

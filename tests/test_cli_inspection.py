@@ -28,6 +28,7 @@ from orchestration.settings import (
     ENV_WAREHOUSE,
 )
 from tests.pipeline_support import CLI, HASH_KEY
+from tools.generate.__main__ import main as generate_main
 
 DAY = "2026-03-02"
 BAD_USAGE = [
@@ -252,7 +253,7 @@ def test_a_file_system_error_is_one_plain_line_naming_the_path(tmp_path, capsys)
     blocked = tmp_path / "landing"
     blocked.write_text("a file where the landing folder should be")
     args = ["--start", "2026-01-05", "--end", "2026-01-06", "--teams", "1"]
-    assert main(["generate", "--landing", str(blocked / "deeper"), *args]) == 1
+    assert generate_main(["--landing", str(blocked / "deeper"), *args]) == 1
     assert capsys.readouterr().err == (
         f"error: {blocked}: a file is in the way where a folder should be\n"
     )

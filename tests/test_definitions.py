@@ -1,11 +1,21 @@
 """The Dagster code location loads and has the assets, checks, jobs, schedule and sensors."""
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.definitions import defs
-from orchestration.jobs import new_delivery_sensor, nightly_refresh, refresh_run_config
+from orchestration.defs.definitions import defs
+from orchestration.defs.resources import (
+    LandingResource,
+    WarehouseResource,
+    build_resources,
+    env_resources,
+)
+from orchestration.defs.runs import refresh_run_config
+from orchestration.defs.schedules import nightly_refresh
+from orchestration.defs.sensors import new_delivery_sensor
+from orchestration.settings import Settings
 from tests.landing_builder import write_delivery
 
 
@@ -75,11 +85,15 @@ def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch)
     assert nightly_refresh.execution_timezone == "UTC"
     for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
         write_delivery(tmp_path, day)
-    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    monkeypatch.delenv("FLEX_LANDING_DIR", raising=False)  # the resource says where
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+            resources={
+                "landing": LandingResource(path=str(tmp_path)),
+                "warehouse": WarehouseResource(path=str(tmp_path / "not_built_yet.duckdb")),
+            },
         )
         request = nightly_refresh(context)
     assert request.run_config == refresh_run_config(date(2026, 3, 2))
@@ -93,24 +107,43 @@ def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
     (tmp_path / "2026-03-02").mkdir()  # still being written: no manifest
     monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "not_built_yet.duckdb"))
+    resources = build_resources(Settings.from_env())
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance)
+        context = dg.build_sensor_context(instance=instance, resources=resources)
         first = new_delivery_sensor(context)
         assert first.run_config == refresh_run_config(date(2026, 3, 1))
-        again = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        again = dg.build_sensor_context(
+            instance=instance, cursor=context.cursor, resources=resources
+        )
         assert isinstance(new_delivery_sensor(again), dg.SkipReason)
         write_delivery(tmp_path, "2026-03-02")
-        later = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        later = dg.build_sensor_context(
+            instance=instance, cursor=context.cursor, resources=resources
+        )
         request = new_delivery_sensor(later)
         assert request.run_config == refresh_run_config(date(2026, 3, 2))
         assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
 
 
+def test_code_location_reads_its_settings_when_a_run_starts(tmp_path, monkeypatch):
+    """A variable set when the code location loads becomes a dg.EnvVar, read when the
+    resource is built for a run or tick; an unset one keeps the documented default."""
+    monkeypatch.setenv("FLEX_LANDING_DIR", "/not/yet/decided")
+    monkeypatch.setenv("FLEX_REJECT_THRESHOLD", "0.5")
+    monkeypatch.delenv("FLEX_EXPORTS_DIR", raising=False)
+    resources = env_resources()
+    monkeypatch.setenv("FLEX_LANDING_DIR", str(tmp_path))
+    with dg.build_resources(resources) as built:
+        assert built.landing.folder == tmp_path
+        assert built.reject_gate.limit == 0.5
+        assert built.exports.folder == Path("exports").resolve()
+
+
 def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
     import duckdb
 
+    from orchestration.defs.runs import delivery_run_request
     from orchestration.ingest.deliveries import discover
-    from orchestration.jobs import delivery_run_request
 
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
@@ -153,7 +186,7 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     import os
     import time
 
-    from orchestration.assets.warehouse import prune_invocation_dirs
+    from orchestration.defs.assets.warehouse import prune_invocation_dirs
 
     now = time.time()
     ages_hours = [30, 20, 10, 9, 8, 7, 6, 5, 4, 3, 2.5, 0.8, 0.5]  # the last two recent
@@ -173,7 +206,7 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
 
 
 def test_report_identity_checks_block_and_alert_listings_warn():
-    from orchestration.assets.warehouse import warehouse_models
+    from orchestration.defs.assets.warehouse import warehouse_models
 
     specs = {
         (spec.asset_key.to_user_string(), spec.name): spec.blocking

@@ -5,6 +5,7 @@ between sending and logging, the operator's resend. (Corrections: tests/test_del
 from __future__ import annotations
 
 import csv
+import json
 import os
 import stat
 import subprocess
@@ -17,9 +18,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.definitions import build_definitions
+from orchestration.defs.definitions import build_definitions
+from orchestration.defs.resources import build_resources
+from orchestration.defs.runs import exports_run_config, partition_range_tags
 from orchestration.exports.files import workbook_path
-from orchestration.jobs import exports_run_config, partition_range_tags
 from orchestration.pipeline import refresh
 from orchestration.settings import Settings
 from tests.landing_builder import base_files, write_delivery
@@ -100,8 +102,10 @@ def _by_team(handler: Handler) -> dict[str, list]:
     return teams
 
 
-def _exports_job(config_extra: dict | None = None) -> dg.ExecuteInProcessResult:
-    defs = build_definitions(Settings.from_env())
+def _exports_job(
+    config_extra: dict | None = None, teams: tuple[str, ...] = (ACME, NORTHWIND)
+) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(build_resources(Settings.from_env()))
     run_config = exports_run_config(date.fromisoformat(D))
     if config_extra:
         run_config["ops"]["exports__admin_delivery"]["config"] = {
@@ -113,18 +117,33 @@ def _exports_job(config_extra: dict | None = None) -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def("exports_job").execute_in_process(
             run_config=run_config,
             instance=instance,
-            tags=partition_range_tags([ACME, NORTHWIND]),
+            tags=partition_range_tags(list(teams)),
             raise_on_error=False,
         )
 
 
 def _delivery(run: dg.ExecuteInProcessResult) -> tuple[dict, dict]:
-    """Outcome counts and problems by team, from the delivery's materialization."""
+    """Outcome counts and problems by team, from each team's delivery materialization."""
+    counts: dict[str, int] = {}
+    problems: dict[str, str] = {}
+    for team in (ACME, NORTHWIND):
+        meta = _team_metadata(run, team)["exports/admin_delivery"]
+        counts[meta["delivery_status"]] = counts.get(meta["delivery_status"], 0) + 1
+        if "delivery_problem" in meta:
+            problems[team] = meta["delivery_problem"]
+    return counts, problems
+
+
+def _team_metadata(run: dg.ExecuteInProcessResult, team: str) -> dict[str, dict]:
+    """Asset -> metadata values of the run's materializations of ``team``'s partition."""
+    found: dict[str, dict] = {}
     for event in run.get_asset_materialization_events():
-        meta = event.event_specific_data.materialization.metadata
-        if "delivery_counts" in meta:
-            return meta["delivery_counts"].value, meta["delivery_problems"].value
-    raise AssertionError("no delivery in the run")
+        materialization = event.event_specific_data.materialization
+        if materialization.partition == team:
+            found[materialization.asset_key.to_user_string()] = {
+                key: value.value for key, value in materialization.metadata.items()
+            }
+    return found
 
 
 def exports_job_in_new_process(env: dict) -> subprocess.CompletedProcess:
@@ -229,6 +248,16 @@ def test_delivery_end_to_end(setup):
     ]
     assert sorted(retention["removed"].value) == sorted([str(old_day), str(old_export)])
     assert not old_day.exists() and not old_export.exists() and book.exists()
+
+    # 5. A team's materializations carry its own figures only: the same whether the run
+    #    covers one team or all of them (bookkeeping grows linearly with the teams).
+    together = _team_metadata(run, ACME)
+    assert sorted(together) == ["exports/admin_delivery", "exports/team_workbook"]
+    assert together["exports/team_workbook"]["workbook_path"] == str(
+        workbook_path(exports, ACME, date.fromisoformat(D))
+    )
+    assert NORTHWIND not in json.dumps(together)
+    assert _team_metadata(_exports_job(teams=(ACME,)), ACME) == together
     assert len(handler.received) == 3
     with duckdb.connect(str(warehouse), read_only=True) as con:
         outcomes = con.execute(

@@ -254,7 +254,7 @@ def test_handmade_scenario(scenario, env):
 
 @pytest.mark.slow
 def test_generated_landing(env):
-    from orchestration.generate import generate_landing
+    from tools.generate import generate_landing
 
     landing, warehouse, exports = env
     start, end = date(2026, 1, 19), date(2026, 2, 28)

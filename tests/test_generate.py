@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.generate import generate_landing
+from tools.generate import generate_landing
 
 START, END = date(2026, 3, 2), date(2026, 3, 15)
 TEAMS, SEED, SCALE = 6, 7, 4.0

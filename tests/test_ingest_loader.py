@@ -11,10 +11,11 @@ import dagster as dg
 import pytest
 from landing_builder import HEADERS, base_files, csv_text, render, write_delivery
 
-from orchestration.assets.ingest import DELIVERIES, raw_deliveries
+from orchestration.defs.assets.ingest import raw_deliveries
+from orchestration.defs.partitions import DELIVERIES
+from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.ingest import loader
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
-from orchestration.resources import LandingResource, WarehouseResource
 
 D = date(2026, 3, 2)
 TABLES = (

@@ -14,7 +14,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
-from orchestration.definitions import build_definitions
+from orchestration.defs.definitions import build_definitions
+from orchestration.defs.resources import build_resources
 from orchestration.pipeline import refresh
 from orchestration.settings import Settings
 from tests.pipeline_support import HASH_KEY, small_landing
@@ -34,7 +35,7 @@ def collected_instance_left_installed():
 def test_the_hazard_breaks_loading_without_an_entered_instance(tmp_path):
     settings = Settings(tmp_path, tmp_path / "wh.duckdb", tmp_path / "exports", 0.01, "duckdb")
     with pytest.raises(dg.DagsterInvariantViolationError, match="weakref"):
-        build_definitions(settings).resolve_job_def("refresh_job")
+        build_definitions(build_resources(settings)).resolve_job_def("refresh_job")
 
 
 @pytest.mark.slow

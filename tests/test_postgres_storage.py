@@ -13,9 +13,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.jobs import new_delivery_sensor
+from orchestration.defs.resources import build_resources
+from orchestration.defs.sensors import new_delivery_sensor
 from orchestration.pipeline import refresh
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Settings
 from tests.landing_builder import write_delivery
 from tests.pipeline_support import set_pipeline_env, small_landing
 
@@ -102,9 +103,11 @@ def test_refresh_and_sensor_tick_on_postgres_storage(postgres, tmp_path, monkeyp
         pool = instance.event_log_storage.get_concurrency_info("duckdb_writer")
         assert pool.slot_count == 1 and pool.claimed_slots == []
 
-        assert isinstance(new_delivery_sensor(dg.build_sensor_context(instance)), dg.SkipReason)
+        resources = build_resources(Settings.from_env())
+        first = dg.build_sensor_context(instance, resources=resources)
+        assert isinstance(new_delivery_sensor(first), dg.SkipReason)
         write_delivery(landing, "2026-01-08")
-        tick = dg.build_sensor_context(instance)
+        tick = dg.build_sensor_context(instance, resources=resources)
         request = new_delivery_sensor(tick)
         assert request.tags["dagster/asset_partition_range_end"] == "2026-01-08"
         # the partition the sensor registered is stored in PostgreSQL too

@@ -9,9 +9,11 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from orchestration.defs.resources import build_resources
+from orchestration.defs.sensors import new_delivery_sensor
 from orchestration.instance import TAG_CLI_HOST, TAG_CLI_PID, fail_abandoned_cli_runs
-from orchestration.jobs import new_delivery_sensor
 from orchestration.pipeline import refresh
+from orchestration.settings import Settings
 from tests.landing_builder import write_delivery
 from tests.pipeline_support import set_pipeline_env, small_landing
 
@@ -46,18 +48,21 @@ def test_cli_runs_are_in_the_instance_and_the_sensor_waits_for_new_deliveries(
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
         # what `make dev` evaluates first: no cursor yet, everything already loaded
-        first = dg.build_sensor_context(instance=instance)
+        resources = build_resources(Settings.from_env())
+        first = dg.build_sensor_context(instance=instance, resources=resources)
         assert isinstance(new_delivery_sensor(first), dg.SkipReason)
         assert first.cursor is None
 
         # a delivery that arrives afterwards is requested, alone, and only once
         write_delivery(landing, "2026-01-08")
-        arrived = dg.build_sensor_context(instance=instance)
+        arrived = dg.build_sensor_context(instance=instance, resources=resources)
         request = new_delivery_sensor(arrived)
         assert isinstance(request, dg.RunRequest)
         assert request.tags["dagster/asset_partition_range_start"] == "2026-01-08"
         assert request.tags["dagster/asset_partition_range_end"] == "2026-01-08"
-        again = dg.build_sensor_context(instance=instance, cursor=arrived.cursor)
+        again = dg.build_sensor_context(
+            instance=instance, cursor=arrived.cursor, resources=resources
+        )
         assert isinstance(new_delivery_sensor(again), dg.SkipReason)
 
 

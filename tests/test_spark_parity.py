@@ -27,7 +27,6 @@ import pytest
 from orchestration import privacy
 from orchestration.exports.reader import DuckDBReportSource
 from orchestration.exports.sheets import NIGHTLY_REPORTS, ON_DEMAND_REPORTS
-from orchestration.generate import generate_landing
 from orchestration.ingest import deliveries, loader
 from orchestration.settings import DBT_PROJECT_DIR, ENV_DBT_TARGET, ENV_WAREHOUSE
 from orchestration.spark import (
@@ -38,6 +37,7 @@ from orchestration.spark import (
     export_raw_to_parquet,
     write_spark_catalog,
 )
+from tools.generate import generate_landing
 
 # Landing from January to April; D lies before its end, so deliveries and facts after D
 # exist and must be ignored. With this seed the landing has a team merge, two active
@@ -99,13 +99,11 @@ spark = pytest.mark.spark
 
 
 def _ingest(landing: Path, warehouse: Path) -> None:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(privacy.ENV_PII_KEY, "spark parity key")
-        with duckdb.connect(str(warehouse)) as con:
-            loader.ensure_raw_schema(con)
-            for delivery in deliveries.discover(landing):
-                loader.ingest(con, delivery)
-            privacy.refresh_user_hashes(con)
+    with duckdb.connect(str(warehouse)) as con:
+        loader.ensure_raw_schema(con)
+        for delivery in deliveries.discover(landing):
+            loader.ingest(con, delivery)
+        privacy.refresh_user_hashes(con, "spark parity key")
 
 
 def _dbt_run(root: Path, name: str, env: dict[str, str]) -> None:

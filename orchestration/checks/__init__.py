@@ -2,7 +2,7 @@
 
 Suites are defined in code and validated with an ephemeral GX context on
 pandas frames read from a (read-only) DuckDB connection. Every check returns a
-:class:`CheckOutcome`; :mod:`orchestration.checks.dagster_checks` turns those
+:class:`CheckOutcome`; :mod:`orchestration.defs.check_results` turns those
 into Dagster asset check results.
 """
 

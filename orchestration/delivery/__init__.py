@@ -1,6 +1,6 @@
 """Delivery of the nightly workbooks to each team's admins, the exports index, retention.
 
-No Dagster here: the assets in ``orchestration.assets.delivery`` call these modules.
+No Dagster here: the assets in ``orchestration.defs.assets.delivery`` call these modules.
 
 * ``content``: what a team's e-mail says (recipients, Balances figures, alerts), read
   from the released reports;

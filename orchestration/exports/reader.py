@@ -18,9 +18,10 @@ from typing import Protocol
 import duckdb
 
 from orchestration.locks import WarehouseBusyError, reader_lock
+from orchestration.warehouse import SUMMARY_MODEL, active_team_ids
 
 from .errors import ExportError
-from .sheets import SUMMARY, Report
+from .sheets import Report
 
 BATCH_ROWS = 5_000
 TEAMS_MODEL = "int_report_teams"  # the reported teams and their include_pii setting
@@ -90,8 +91,16 @@ class DuckDBReportSource:
         self.close()
 
     def active_teams(self, as_of: date) -> list[str]:
-        sql = f"SELECT DISTINCT team_id FROM main.{SUMMARY.model} WHERE as_of_date = ? ORDER BY 1"
-        return [team_id for (team_id,) in self._fetch(SUMMARY, sql, [as_of]).fetchall()]
+        cursor = self._con.cursor()
+        try:
+            return active_team_ids(cursor, as_of)
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            raise ExportError(
+                f"report model main.{SUMMARY_MODEL} is missing or incomplete in the warehouse "
+                f"(run the reports first): {exc}"
+            ) from exc
+        finally:
+            cursor.close()
 
     def merged_into(self, team_id: str) -> str | None:
         """The team ``team_id`` was merged into (newest snapshot), or None."""

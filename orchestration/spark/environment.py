@@ -10,10 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.settings import ENV_DBT_TARGET
-
-ENV_SPARK_WAREHOUSE_DIR = "FLEX_SPARK_WAREHOUSE_DIR"
-ENV_SPARK_RAW_DIR = "FLEX_SPARK_RAW_DIR"
+from orchestration.settings import ENV_DBT_TARGET, ENV_SPARK_RAW_DIR, ENV_SPARK_WAREHOUSE_DIR
 
 # Schema of the dbt models on Spark (the profile's `schema`); DuckDB uses `main`.
 SPARK_SCHEMA = "flex"
@@ -28,12 +25,21 @@ class SparkLayout:
     raw_dir: Path
 
     @classmethod
-    def from_env(cls, duckdb_file: Path) -> SparkLayout:
-        """From the environment; by default ``spark/`` next to the DuckDB warehouse file."""
+    def of(cls, duckdb_file: Path, warehouse_dir: str = "", raw_dir: str = "") -> SparkLayout:
+        """The given folders; by default ``spark/`` next to the DuckDB warehouse file and
+        ``raw_parquet/`` inside it."""
         default = Path(duckdb_file).resolve().parent / "spark"
-        warehouse_dir = Path(os.environ.get(ENV_SPARK_WAREHOUSE_DIR) or default).resolve()
-        raw_dir = Path(os.environ.get(ENV_SPARK_RAW_DIR) or warehouse_dir / "raw_parquet")
-        return cls(warehouse_dir, raw_dir.resolve())
+        managed = Path(warehouse_dir or default).resolve()
+        return cls(managed, Path(raw_dir or managed / "raw_parquet").resolve())
+
+    @classmethod
+    def from_env(cls, duckdb_file: Path) -> SparkLayout:
+        """:meth:`of` the folders the environment names (the CLI's route)."""
+        return cls.of(
+            duckdb_file,
+            os.environ.get(ENV_SPARK_WAREHOUSE_DIR, ""),
+            os.environ.get(ENV_SPARK_RAW_DIR, ""),
+        )
 
     @property
     def catalog_file(self) -> Path:

@@ -12,46 +12,26 @@ import re
 import shutil
 import time
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster._utils import run_with_concurrent_update_guard
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.assets.ingest import WRITER_POOL
+from orchestration.defs.config import RefreshConfig, newest_report_date, run_as_of
+from orchestration.defs.pools import WRITER_POOL
+from orchestration.defs.project import dbt_project
+from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.faults import crash_point
-from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
-from orchestration.settings import DBT_PROJECT_DIR, ENV_WAREHOUSE, dbt_executable
-from orchestration.spark import SparkLayout, export_raw_to_parquet, write_spark_catalog
+from orchestration.settings import ENV_WAREHOUSE
+from orchestration.spark import export_raw_to_parquet, write_spark_catalog
 from orchestration.warehouse import release, withdraw_release
 
 # dbt's message in a failure line is cut to this many characters (the rest is in its logs).
 DBT_MESSAGE_WIDTH = 240
 # Per-run dbt target folders kept for inspection (run_results.json, compiled SQL).
 KEEP_DBT_INVOCATIONS = 10
-
-
-def _parse(project: DbtProject) -> None:
-    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
-        ["parse", "--quiet"], target_path=project.target_path
-    ).wait()
-
-
-@cache
-def dbt_project() -> DbtProject:
-    """The dbt project, its manifest prepared by `make manifest` (or by `dagster dev`).
-
-    Under `dagster dev` the manifest is re-parsed on load, as dagster-dbt's
-    ``prepare_if_dev`` does, but with the dbt of this Python's environment: that one
-    looks ``dbt`` up on PATH, which lacks it unless the environment is activated.
-    """
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if project.preparer.using_dagster_dev():
-        run_with_concurrent_update_guard(project.manifest_path, _parse, project=project)
-    return project
 
 
 def prune_invocation_dirs(target: Path, keep: int = KEEP_DBT_INVOCATIONS) -> list[Path]:
@@ -160,10 +140,10 @@ def warehouse_models(
     warehouse: WarehouseResource,
 ):
     """Build and test every model for the run's as-of date."""
-    as_of = config.as_of_date(landing.folder)
+    as_of = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
     # profiles.yml reads the warehouse path (and the Spark folders) from the environment.
     os.environ[ENV_WAREHOUSE] = str(warehouse.file)
-    spark = SparkLayout.from_env(warehouse.file) if warehouse.dbt_target == "spark" else None
+    spark = warehouse.spark
     # Unit tests check the SQL, not the data: `make test` runs them, the nightly build need not.
     args = [
         "build",
@@ -234,6 +214,6 @@ def reports_release(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Runs only when every report model was built and no blocking check failed upstream."""
-    as_of = config.as_of_date(landing.folder)
+    as_of = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
     release(warehouse.file, as_of, context.run.run_id)
     return dg.MaterializeResult(metadata={"as_of": as_of.isoformat()})

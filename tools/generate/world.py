@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from orchestration.generate.catalog import (
+from tools.generate.catalog import (
     CLOUD_VERSION,
     DESKTOP_VERSION_WEIGHTS,
     FIRST_NAMES,

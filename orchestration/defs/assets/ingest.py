@@ -9,16 +9,17 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration import privacy
+from orchestration.defs.config import RefreshConfig, newest_report_date, run_as_of
+from orchestration.defs.partitions import DELIVERIES
+from orchestration.defs.pools import WRITER_POOL
+from orchestration.defs.resources import LandingResource, PrivacyResource, WarehouseResource
 from orchestration.ingest import deliveries as dlv
 from orchestration.ingest import loader
 from orchestration.ingest.contract import BY_FILE, ENTITIES
-from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
+from orchestration.privacy import MissingHashKeyError, refresh_user_hashes
 from orchestration.warehouse import withdraw_release
 
-DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
 RAW_ENTITIES = tuple(entity.name for entity in ENTITIES)
-WRITER_POOL = "duckdb_writer"
 
 
 @dg.multi_asset(
@@ -57,7 +58,7 @@ def raw_deliveries(
     warehouse: WarehouseResource,
 ):
     """Load every new or re-delivered delivery of the selected partitions."""
-    as_of = config.as_of_date(landing.folder)
+    as_of = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
     for warning in dlv.future_dated(dlv.discover(landing.folder), dlv.utc_today()):
         context.log.warning(warning)
     wanted = {date.fromisoformat(key) for key in context.partition_keys}
@@ -133,11 +134,11 @@ def raw_deliveries(
     pool=WRITER_POOL,
     description="hashed_autodesk_id per user (HMAC-SHA256 keyed with FLEX_PII_HASH_KEY).",
 )
-def user_hashes(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def user_hashes(warehouse: WarehouseResource, privacy: PrivacyResource) -> dg.MaterializeResult:
     """Rebuild the hash of every known user; the key itself never reaches the warehouse."""
     with warehouse.writer() as con:
         try:
-            n = privacy.refresh_user_hashes(con)
-        except privacy.MissingHashKeyError as err:
+            n = refresh_user_hashes(con, privacy.hash_key)
+        except MissingHashKeyError as err:
             raise dg.Failure(description=str(err)) from err
     return dg.MaterializeResult(metadata={"users": dg.MetadataValue.int(n)})

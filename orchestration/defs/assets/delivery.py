@@ -11,16 +11,18 @@ from datetime import UTC, date, datetime
 import dagster as dg
 from pydantic import Field
 
-from orchestration.assets.exports import TEAMS, ExportsConfig, team_workbook
-from orchestration.assets.ingest import WRITER_POOL
+from orchestration.defs.assets.exports import released_run_as_of, team_workbook
+from orchestration.defs.config import ExportsConfig
+from orchestration.defs.partitions import TEAMS
+from orchestration.defs.pools import WRITER_POOL
+from orchestration.defs.resources import ExportsResource, WarehouseResource
 from orchestration.delivery import log
 from orchestration.delivery.content import read_team_mails
 from orchestration.delivery.deliver import deliver
 from orchestration.delivery.index import index_rows, write_index
 from orchestration.delivery.retention import RetentionPolicy, clean_exports
 from orchestration.delivery.transport import DeliveryConfigError, transport_from_env
-from orchestration.resources import ExportsResource, WarehouseResource
-from orchestration.warehouse import UncheckedReportsError, active_teams, reading, released_as_of
+from orchestration.warehouse import active_teams, reading
 
 DELIVERY_KEY = dg.AssetKey(["exports", "admin_delivery"])
 DELIVERED_CHECK = "all_delivered"
@@ -36,15 +38,6 @@ class DeliveryConfig(ExportsConfig):
             "that the mail server's log shows were not delivered: send them again"
         ),
     )
-
-
-def _released(warehouse: WarehouseResource, config: ExportsConfig) -> date:
-    try:
-        return released_as_of(
-            warehouse.file, date.fromisoformat(config.as_of) if config.as_of else None
-        )
-    except UncheckedReportsError as err:
-        raise dg.Failure(description=f"nothing delivered: {err}") from err
 
 
 def _transport(exports: ExportsResource, as_of: date):
@@ -78,8 +71,12 @@ def admin_delivery(
     warehouse: WarehouseResource,
     exports: ExportsResource,
 ):
-    """Send (or write to the outbox) the workbooks of the selected active teams."""
-    as_of = _released(warehouse, config)
+    """Send (or write to the outbox) the workbooks of the selected active teams.
+
+    Each team's materialization carries its own outcome only; the counts of the run are
+    on the check's result (once per run).
+    """
+    as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
     active = set(active_teams(warehouse.reports_file, as_of))
     teams = sorted(k for k in context.partition_keys if k in active)
     transport, sender = _transport(exports, as_of)
@@ -108,13 +105,13 @@ def admin_delivery(
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        context.add_asset_metadata(
+            {"delivery_status": outcome.status}
+            | ({"delivery_problem": problems[outcome.team_id]} if not outcome.ok else {}),
+            partition_key=outcome.team_id,
+        )
     yield dg.MaterializeResult(
-        metadata={
-            "as_of": as_of.isoformat(),
-            "transport": transport.describe(),
-            "delivery_counts": dg.MetadataValue.json(counts),
-            "delivery_problems": dg.MetadataValue.json(problems),
-        }
+        metadata={"as_of": as_of.isoformat(), "transport": transport.describe()}
     )
     yield dg.AssetCheckResult(
         check_name=DELIVERED_CHECK,
@@ -126,7 +123,10 @@ def admin_delivery(
             if problems
             else f"{len(outcomes)} teams: every admin e-mail handed over"
         ),
-        metadata={"problems": dg.MetadataValue.json(problems)},
+        metadata={
+            "delivery_counts": dg.MetadataValue.json(counts),
+            "problems": dg.MetadataValue.json(problems),
+        },
     )
 
 
@@ -143,7 +143,7 @@ def exports_index(
     warehouse: WarehouseResource,
     exports: ExportsResource,
 ) -> dg.MaterializeResult:
-    as_of = _released(warehouse, config)
+    as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
     transport, _ = _transport(exports, as_of)
     mails = read_team_mails(
         warehouse.reports_file, as_of, active_teams(warehouse.reports_file, as_of)
@@ -176,7 +176,7 @@ def exports_retention(
     warehouse: WarehouseResource,
     exports: ExportsResource,
 ) -> dg.MaterializeResult:
-    as_of = _released(warehouse, config)
+    as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
     try:
         policy = RetentionPolicy.from_env(os.environ)
     except ValueError as err:

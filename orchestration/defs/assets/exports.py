@@ -1,22 +1,32 @@
 """Export assets: one nightly workbook per active team, partitioned by team."""
 
-from datetime import date
-
 import dagster as dg
 
-from orchestration.assets.warehouse import REPORT_MODELS, reports_release
+from orchestration.defs.assets.warehouse import REPORT_MODELS, reports_release
+from orchestration.defs.config import ExportsConfig, run_as_of
+from orchestration.defs.partitions import TEAMS
+from orchestration.defs.resources import ExportsResource, WarehouseResource
 from orchestration.exports.errors import WorkbooksFailedError
+from orchestration.exports.files import workbook_path
 from orchestration.exports.workbook import write_all_workbooks
-from orchestration.resources import ExportsResource, WarehouseResource
 from orchestration.warehouse import UncheckedReportsError, active_teams, released_as_of
 
-TEAMS = dg.DynamicPartitionsDefinition(name="teams")
 
+def released_run_as_of(
+    context: dg.AssetExecutionContext,
+    config: ExportsConfig,
+    warehouse: WarehouseResource,
+    refused: str,
+):
+    """The run's report date (config, run tag, else the release), which must be released.
 
-class ExportsConfig(dg.Config):
-    """The report date to export; empty = the date of the checked reports."""
-
-    as_of: str = ""
+    ``refused`` leads the failure's message (what the step did not do).
+    """
+    try:
+        as_of = run_as_of(context, config.as_of, lambda: released_as_of(warehouse.file))
+        return released_as_of(warehouse.file, as_of)
+    except UncheckedReportsError as err:
+        raise dg.Failure(description=f"{refused}: {err}") from err
 
 
 @dg.asset(
@@ -33,17 +43,14 @@ def team_workbook(
     config: ExportsConfig,
     warehouse: WarehouseResource,
     exports: ExportsResource,
-):
+) -> None:
     """Write the workbooks of the selected teams for the as-of date (parallel workers).
 
     Only reports released by a refresh whose blocking checks all passed are exported.
+    Each team's materialization names its own workbook only (metadata stays the same
+    size whatever the number of teams in the run).
     """
-    try:
-        as_of = released_as_of(
-            warehouse.file, date.fromisoformat(config.as_of) if config.as_of else None
-        )
-    except UncheckedReportsError as err:
-        raise dg.Failure(description=f"no workbook written: {err}") from err
+    as_of = released_run_as_of(context, config, warehouse, "no workbook written")
     active = set(active_teams(warehouse.reports_file, as_of))
     teams = sorted(k for k in context.partition_keys if k in active)
     skipped = sorted(set(context.partition_keys) - active)
@@ -67,12 +74,14 @@ def team_workbook(
             },
         ) from err
     context.log.info(f"wrote {len(paths)} workbooks as of {as_of} under {exports.folder}")
-    return dg.MaterializeResult(
-        metadata={
-            "as_of": as_of.isoformat(),
-            "workbooks": dg.MetadataValue.int(len(paths)),
-            "workbook_paths": dg.MetadataValue.json([str(p) for p in paths]),
-            "teams_not_active": dg.MetadataValue.json(skipped),
-            "exports_dir": dg.MetadataValue.path(str(exports.folder)),
-        }
+    context.add_asset_metadata(
+        {"as_of": as_of.isoformat(), "exports_dir": dg.MetadataValue.path(str(exports.folder))}
     )
+    written = set(paths)
+    for team in context.partition_keys:
+        path = workbook_path(exports.folder, team, as_of) if team in active else None
+        context.add_asset_metadata(
+            {"active": team in active}
+            | ({"workbook_path": dg.MetadataValue.path(str(path))} if path in written else {}),
+            partition_key=team,
+        )

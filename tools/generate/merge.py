@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestration.generate.usage import UsageRows
-from orchestration.generate.world import Event, World
+from tools.generate.usage import UsageRows
+from tools.generate.world import Event, World
 
 
 def merge_events(world: World, rows: UsageRows) -> list[Event]:

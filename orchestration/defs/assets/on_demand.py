@@ -1,13 +1,13 @@
-"""The portal's Export button as a Dagster job: one on-demand export per run."""
+"""The portal's Export button as a Dagster op (run by ``on_demand_export_job``)."""
 
 from datetime import UTC, date, datetime
 
 import dagster as dg
 from pydantic import Field
 
+from orchestration.defs.resources import ExportsResource, WarehouseResource
 from orchestration.exports.errors import ExportRequestError
 from orchestration.exports.on_demand import export_on_demand
-from orchestration.resources import ExportsResource, WarehouseResource
 from orchestration.warehouse import UncheckedReportsError, released_as_of
 
 
@@ -51,8 +51,3 @@ def on_demand_export(
         raise dg.Failure(description=f"export refused: {err}") from err
     for path in paths:
         context.log.info(f"wrote {path}")
-
-
-@dg.job(description="On-demand export of Subscriptions, Users and/or Usage for one team.")
-def on_demand_export_job():
-    on_demand_export()

@@ -1,8 +1,8 @@
 """Dagster adapters: check specs and ``AssetCheckResult``s built from check outcomes.
 
-The only module of the checks package that imports Dagster. Blocking checks
-report ``ERROR`` severity (and their specs are ``blocking``, so downstream
-exports do not run); warnings report ``WARN``.
+The checks library (``orchestration.checks``) imports no Dagster; this module turns
+its outcomes into Dagster's. Blocking checks report ``ERROR`` severity (and their
+specs are ``blocking``, so downstream exports do not run); warnings report ``WARN``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from orchestration.checks.outcome import CheckOutcome
+from orchestration.checks.outcome import CheckOutcome, FailedExpectation
 from orchestration.checks.raw_suites import check_raw_layer, raw_check_name
 from orchestration.checks.reject_gate import REJECT_GATE, check_reject_rate
 from orchestration.checks.staging_suites import staged_check_name, staged_table
 from orchestration.ingest.contract import ENTITIES
 
 QUARANTINE_ASSET = dg.AssetKey(["raw", "quarantine"])
+# The asset that judges the raw layer and records the failures (see defs/assets/gate.py).
+GATE_ASSET = dg.AssetKey(["raw", "gate_failures"])
+RAW_OUTCOMES = "raw_outcomes"  # its metadata: the judgement, read by the raw checks
 # The dbt staging models checked, keyed like the dbt assets (``staging/stg_usage``).
 STAGED_ASSETS = [dg.AssetKey(["staging", staged_table(e.name)]) for e in ENTITIES]
 
@@ -56,6 +59,7 @@ def raw_check_specs() -> list[dg.AssetCheckSpec]:
             asset=raw_asset_key(e.name),
             blocking=True,
             description=f"{e.file_name} rows of the ingested deliveries follow the contract",
+            additional_deps=[GATE_ASSET],
         )
         for e in ENTITIES
     ]
@@ -65,19 +69,46 @@ def raw_check_specs() -> list[dg.AssetCheckSpec]:
             asset=QUARANTINE_ASSET,
             blocking=True,
             description="per ingested delivery and file: rejected share <= FLEX_REJECT_THRESHOLD",
+            additional_deps=[GATE_ASSET],
         )
     )
     return specs
 
 
 def raw_outcomes(
-    con: duckdb.DuckDBPyConnection,
-    delivery_dates: Sequence[date],
-    threshold: float | None = None,
+    con: duckdb.DuckDBPyConnection, delivery_dates: Sequence[date], threshold: float
 ) -> list[CheckOutcome]:
     """The outcome of every spec of :func:`raw_check_specs`, judged on ``delivery_dates``."""
     gate = check_reject_rate(con, delivery_dates, threshold)
     return [*check_raw_layer(con, delivery_dates), gate]
+
+
+def outcome_record(outcome: CheckOutcome) -> dict:
+    """``outcome`` as JSON-ready metadata (see :func:`outcome_from_record`)."""
+    return {
+        "name": outcome.name,
+        "passed": outcome.passed,
+        "message": outcome.message,
+        "blocking": outcome.blocking,
+        "failures": [f.as_dict() for f in outcome.failures],
+        "stats": dict(outcome.stats),
+    }
+
+
+def outcome_from_record(record: dict) -> CheckOutcome:
+    """The outcome :func:`outcome_record` recorded."""
+    failures = tuple(
+        FailedExpectation(**{**f, "sample": tuple(f["sample"]), "rows": tuple(f["rows"])})
+        for f in record["failures"]
+    )
+    return CheckOutcome(
+        record["name"],
+        record["passed"],
+        record["message"],
+        record["blocking"],
+        failures,
+        record["stats"],
+    )
 
 
 def raw_check_results(outcomes: Sequence[CheckOutcome]) -> list[dg.AssetCheckResult]:

@@ -1,5 +1,5 @@
 """Synthetic daily deliveries that follow the landing contract (see `landing.py`)."""
 
-from orchestration.generate.landing import GenerateSummary, generate_landing
+from tools.generate.landing import GenerateSummary, generate_landing
 
 __all__ = ["GenerateSummary", "generate_landing"]

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.generate.catalog import PRODUCTS, RESELLERS, VERSIONS
-from orchestration.generate.csvfile import FileBlob, csv_line, header_line
-from orchestration.generate.usage import RATES, ROWS_PER_REJECT, BadRow, UsageRows
-from orchestration.generate.world import Event, World
+from tools.generate.catalog import PRODUCTS, RESELLERS, VERSIONS
+from tools.generate.csvfile import FileBlob, csv_line, header_line
+from tools.generate.usage import RATES, ROWS_PER_REJECT, BadRow, UsageRows
+from tools.generate.world import Event, World
 
 # Within one instant: a pair's outgoing row precedes its incoming row.
 EVENT_ORDER = {"purchase": 0, "adjustment": 1, "move_out": 2, "move_in": 3, "merge_out": 4,

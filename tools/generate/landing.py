@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.generate.csvfile import FileBlob, header_line, write_delivery
-from orchestration.generate.merge import merge_events
-from orchestration.generate.render import UsageFormatter, render_events, snapshots, usage_id
-from orchestration.generate.usage import UsageRows, UsageSimulator
-from orchestration.generate.world import Event, build_world
+from tools.generate.csvfile import FileBlob, header_line, write_delivery
+from tools.generate.merge import merge_events
+from tools.generate.render import UsageFormatter, render_events, snapshots, usage_id
+from tools.generate.usage import UsageRows, UsageSimulator
+from tools.generate.world import Event, build_world
 
 
 @dataclass(frozen=True)

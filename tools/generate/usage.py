@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from orchestration.generate.catalog import PRODUCTS, VERSIONS
-from orchestration.generate.world import SLOT_PROBABILITY, WEEKEND_FACTOR, ZERO_TOKEN_SHARE, World
+from tools.generate.catalog import PRODUCTS, VERSIONS
+from tools.generate.world import SLOT_PROBABILITY, WEEKEND_FACTOR, ZERO_TOKEN_SHARE, World
 
 WORKDAY_START_S = 7 * 3600
 WORKDAY_END_S = 19 * 3600

@@ -12,27 +12,30 @@ A failed blocking check fails the refresh run, and the exports only run after
 a successful refresh, so no file is written from data that failed.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration.assets.ingest import WRITER_POOL
 from orchestration.checks import advisories, report_suites
-from orchestration.checks.dagster_checks import (
+from orchestration.checks.gate_state import held_deliveries
+from orchestration.checks.staging_suites import check_staged_layer
+from orchestration.defs.check_results import (
+    GATE_ASSET,
+    RAW_OUTCOMES,
     STAGED_ASSETS,
     asset_check_result,
+    outcome_from_record,
     raw_check_results,
     raw_check_specs,
     raw_outcomes,
     staged_check_results,
     staged_check_specs,
 )
-from orchestration.checks.raw_suites import failed_deliveries
-from orchestration.checks.staging_suites import check_staged_layer
-from orchestration.resources import LandingResource, WarehouseResource
+from orchestration.defs.config import tagged_as_of
+from orchestration.defs.resources import LandingResource, RejectGateResource, WarehouseResource
+from orchestration.defs.run_events import ingested_deliveries, run_metadata
 from orchestration.warehouse import reading
 
-INGESTED_ASSET = dg.AssetKey(["raw", "usage"])
 REPORT_CHECKS = {
     # check name -> asset it is attached to
     "report_balances_non_negative": dg.AssetKey(["reports", "rpt_subscriptions"]),
@@ -42,79 +45,23 @@ REPORT_CHECKS = {
 }
 
 
-def _ingest_metadata(context: dg.AssetCheckExecutionContext) -> dict:
-    """Metadata of this run's own materialization of ``raw/usage`` ({} when it did not ingest).
-
-    A run going on next to this one may have ingested other deliveries since, so
-    the latest materialization in the instance is never used.
-    """
-    records = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records
-    for record in reversed(records):
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is not None and materialization.asset_key == INGESTED_ASSET:
-            return materialization.metadata
-    return {}
-
-
-def _ingested_deliveries(context: dg.AssetCheckExecutionContext) -> list[date]:
-    """Delivery dates that this run's ingest loaded ([] when the run did not ingest)."""
-    value = _ingest_metadata(context).get("ingested_deliveries")
-    return [date.fromisoformat(d) for d in (value.value if value else [])]
-
-
-def _run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
-    """The as-of date of this run's ingest (None when unknown)."""
-    value = _ingest_metadata(context).get("as_of")
-    return date.fromisoformat(value.value) if value else None
-
-
-GATE_STATE = """
-create table if not exists raw.gate_failures (
-    delivery_date date primary key,  -- a delivery that failed a blocking raw check
-    manifest_sha256 varchar not null  -- ... in this version; a re-delivery clears it
-)
-"""
-
-
-def _judged_deliveries(con, ingested: list[date], as_of: date | None) -> list[date]:
-    """This run's deliveries, plus earlier ones that failed a raw check and were not re-delivered.
-
-    A delivery accepted once never blocks again; a failed one keeps blocking the
-    exports until upstream re-delivers it (or it passes when judged again), but
-    only the reports that use it: those as of its date or later (``as_of``).
-    """
-    con.execute(GATE_STATE)
-    held = con.execute(
-        "select g.delivery_date from raw.gate_failures g"
-        " join raw.deliveries d on d.delivery_date = g.delivery_date"
-        " and d.manifest_sha256 = g.manifest_sha256"
-        " where ?::date is null or g.delivery_date <= ?::date",
-        [as_of, as_of],
-    ).fetchall()
-    return sorted(set(ingested) | {row[0] for row in held})
-
-
-def _record_failures(con, judged: list[date], failed: list[date]) -> None:
-    """Remember which judged deliveries failed a blocking raw check (with their manifest)."""
-    con.execute("delete from raw.gate_failures where delivery_date in (select unnest(?))", [judged])
-    if failed:
-        con.execute(
-            "insert into raw.gate_failures select delivery_date, manifest_sha256"
-            " from raw.deliveries where delivery_date in (select unnest(?))",
-            [failed],
-        )
-
-
-@dg.multi_asset_check(specs=raw_check_specs(), name="raw_quality", pool=WRITER_POOL)
-def raw_quality(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-    """Contract expectations and the reject-rate gate on the newly ingested deliveries."""
-    with warehouse.writer() as con:
-        judged = _judged_deliveries(con, _ingested_deliveries(context), _run_as_of(context))
-        outcomes = raw_outcomes(con, judged)
-        _record_failures(con, judged, failed_deliveries(outcomes))
-    context.log.info(f"judged deliveries: {[d.isoformat() for d in judged]}")
+@dg.multi_asset_check(specs=raw_check_specs(), name="raw_quality")
+def raw_quality(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: WarehouseResource,
+    reject_gate: RejectGateResource,
+):
+    """Contract expectations and the reject-rate gate on the newly ingested deliveries,
+    as judged by this run's ``raw/gate_failures`` (read-only; in a run without that
+    step, the held deliveries are judged here, read-only too)."""
+    recorded = run_metadata(context, GATE_ASSET).get(RAW_OUTCOMES)
+    if recorded is not None:
+        outcomes = [outcome_from_record(r) for r in recorded.value]
+    else:
+        with reading(warehouse.file) as con:
+            outcomes = raw_outcomes(
+                con, held_deliveries(con, tagged_as_of(context)), reject_gate.limit
+            )
     yield from raw_check_results(outcomes)
 
 
@@ -156,7 +103,7 @@ def facts_dated_after_delivery(
 ) -> dg.AssetCheckResult:
     """Warning: usage or token events of the new deliveries dated after their delivery."""
     with reading(warehouse.file) as con:
-        outcome = advisories.check_future_dated(con, _ingested_deliveries(context))
+        outcome = advisories.check_future_dated(con, ingested_deliveries(context))
         return asset_check_result(outcome, ["raw", "usage"])
 
 

@@ -1,1 +1,0 @@
-"""Dagster assets, one module per domain: ingest, warehouse (dbt), exports."""

@@ -1,0 +1,2 @@
+"""Dagster assets, one module per domain: ingest, gate, warehouse (dbt), exports,
+delivery, on-demand."""

@@ -1,0 +1,171 @@
+"""Dagster resources: every setting of a run (landing, warehouse, exports, dbt target and
+Spark folders, reject threshold, hashing key), configured from its environment variable.
+
+:func:`env_resources` configures them with ``dg.EnvVar`` (resolved when a run or a
+sensor tick starts, not when the code location loads); a variable that is unset keeps
+the documented default. The CLI builds the same resources from its options with
+:func:`build_resources`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from orchestration import warehouse as wh
+from orchestration.defs.project import dbt_project
+from orchestration.locks import writer_lock
+from orchestration.settings import (
+    DEFAULT_REJECT_THRESHOLD,
+    ENV_DBT_TARGET,
+    ENV_EXPORTS,
+    ENV_LANDING,
+    ENV_PII_KEY,
+    ENV_REJECT_THRESHOLD,
+    ENV_WAREHOUSE,
+    Settings,
+    dbt_executable,
+    reject_threshold,
+)
+from orchestration.spark import ENV_SPARK_RAW_DIR, ENV_SPARK_WAREHOUSE_DIR, SparkLayout
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse. Writers take the file's writer lock; readers open read-only.
+
+    On the ``spark`` dbt target, the Spark folders (empty: next to the DuckDB file).
+    """
+
+    path: str
+    dbt_target: str = "duckdb"
+    spark_warehouse_dir: str = ""
+    spark_raw_dir: str = ""
+    lock_wait_seconds: float = 600.0
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path).resolve()
+
+    @property
+    def spark(self) -> SparkLayout | None:
+        """The Spark build's folders, on the ``spark`` target; else None."""
+        if self.dbt_target != "spark":
+            return None
+        return SparkLayout.of(self.file, self.spark_warehouse_dir, self.spark_raw_dir)
+
+    @property
+    def reports_file(self) -> Path:
+        """Where the built reports are read from (the warehouse, or the Spark catalog)."""
+        return self.spark.catalog_file if self.spark else self.file
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with writer_lock(self.file, self.lock_wait_seconds):
+            con = wh.connect(self.file)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """The writer lock alone, for writers that open the file themselves (dbt)."""
+        with writer_lock(self.file, self.lock_wait_seconds):
+            yield
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The folder where upstream writes one delivery folder per day."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path).resolve()
+
+
+class ExportsResource(dg.ConfigurableResource):
+    """The folder that receives the workbooks and on-demand exports."""
+
+    path: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.path).resolve()
+
+
+class RejectGateResource(dg.ConfigurableResource):
+    """The reject-rate gate's limit: largest share of quarantined rows per delivery file."""
+
+    threshold: str = str(DEFAULT_REJECT_THRESHOLD)
+
+    @property
+    def limit(self) -> float:
+        try:
+            return reject_threshold(self.threshold)
+        except ValueError as err:
+            raise dg.Failure(description=f"{ENV_REJECT_THRESHOLD}: {err}") from err
+
+
+class PrivacyResource(dg.ConfigurableResource):
+    """The secret key of ``hashed_autodesk_id`` (HMAC-SHA256); empty when not configured."""
+
+    hash_key: str = ""
+
+
+def _setting(name: str, default: str) -> str:
+    """``dg.EnvVar(name)`` when the variable is set, else ``default``."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
+def _dbt(target: str) -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=dbt_project(),
+        dbt_executable=dbt_executable(),
+        target=target,
+        global_config_flags=["--no-use-colors"],
+    )
+
+
+def env_resources() -> dict:
+    """The code location's resources, each setting read from its environment variable."""
+    defaults = Settings.defaults()
+    target = _setting(ENV_DBT_TARGET, defaults.dbt_target)
+    return {
+        "landing": LandingResource(path=_setting(ENV_LANDING, str(defaults.landing_dir))),
+        "warehouse": WarehouseResource(
+            path=_setting(ENV_WAREHOUSE, str(defaults.warehouse)),
+            dbt_target=target,
+            spark_warehouse_dir=_setting(ENV_SPARK_WAREHOUSE_DIR, ""),
+            spark_raw_dir=_setting(ENV_SPARK_RAW_DIR, ""),
+        ),
+        "exports": ExportsResource(path=_setting(ENV_EXPORTS, str(defaults.exports_dir))),
+        "reject_gate": RejectGateResource(
+            threshold=_setting(ENV_REJECT_THRESHOLD, str(defaults.reject_threshold))
+        ),
+        "privacy": PrivacyResource(hash_key=_setting(ENV_PII_KEY, "")),
+        "dbt": _dbt(target),
+    }
+
+
+def build_resources(settings: Settings) -> dict:
+    """The same resources with the given values (the CLI's options over the environment)."""
+    return {
+        "landing": LandingResource(path=str(settings.landing_dir)),
+        "warehouse": WarehouseResource(
+            path=str(settings.warehouse),
+            dbt_target=settings.dbt_target,
+            spark_warehouse_dir=settings.spark_warehouse_dir,
+            spark_raw_dir=settings.spark_raw_dir,
+        ),
+        "exports": ExportsResource(path=str(settings.exports_dir)),
+        "reject_gate": RejectGateResource(threshold=str(settings.reject_threshold)),
+        "privacy": PrivacyResource(hash_key=settings.pii_hash_key),
+        "dbt": _dbt(settings.dbt_target),
+    }

@@ -1,0 +1,86 @@
+"""What the launchers (schedule, sensors, CLI) hand a run: its config, tags, partitions."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.config import AS_OF_TAG
+from orchestration.defs.partitions import DELIVERIES, TEAMS
+from orchestration.ingest import deliveries as dlv
+from orchestration.warehouse import loaded_manifests
+
+
+def refresh_run_config(as_of: date, full_refresh: bool = False) -> dict:
+    """Run config giving every refresh asset the same as-of date."""
+    config = {"as_of": as_of.isoformat()}
+    return {
+        "ops": {
+            "raw_deliveries": {"config": config},
+            "warehouse_models": {"config": {**config, "full_refresh": full_refresh}},
+            "reports__release": {"config": config},
+        }
+    }
+
+
+def exports_run_config(as_of: date) -> dict:
+    """Run config giving every export asset the same as-of date."""
+    ops = ["team_workbook", "admin_delivery", "index", "retention"]
+    return {"ops": {f"exports__{op}": {"config": {"as_of": as_of.isoformat()}} for op in ops}}
+
+
+def partition_range_tags(keys: list[str]) -> dict[str, str]:
+    """Tags that make one run cover a range of partitions (single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+
+
+def as_of_tags(as_of: date) -> dict[str, str]:
+    """The run's report date, read by every step (see :mod:`orchestration.defs.config`)."""
+    return {AS_OF_TAG: as_of.isoformat()}
+
+
+def delivery_run_request(
+    instance: dg.DagsterInstance,
+    landing: Path,
+    warehouse: Path,
+    as_of: date,
+    run_key: str | None,
+) -> dg.RunRequest | None:
+    """A refresh_job run up to ``as_of``; None when there is no complete delivery.
+
+    The run's partition range spans the deliveries that are new or re-delivered
+    (or, with none, just the newest one), so a nightly run records one partition,
+    not the whole history. Unchanged deliveries inside the range are skipped by
+    the ingest asset itself.
+    """
+    complete = dlv.discover(landing, as_of)
+    if not complete:
+        return None
+    found = [d.delivery_date.isoformat() for d in complete]
+    known = set(instance.get_dynamic_partitions(DELIVERIES.name))
+    new = [k for k in found if k not in known]
+    if new:
+        instance.add_dynamic_partitions(DELIVERIES.name, new)
+    loaded = loaded_manifests(warehouse)
+    pending = {
+        d.delivery_date.isoformat()
+        for d in complete
+        if loaded.get(d.delivery_date) != d.manifest_sha256
+    } or {max(found)}
+    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES.name) if k in pending]
+    return dg.RunRequest(
+        run_key=run_key,
+        run_config=refresh_run_config(as_of),
+        tags={**partition_range_tags(ordered), **as_of_tags(as_of)},
+    )
+
+
+def ordered_teams(instance: dg.DagsterInstance, teams: list[str]) -> list[str]:
+    """``teams`` in the dynamic partition order (a range is contiguous in that order)."""
+    wanted = set(teams)
+    return [k for k in instance.get_dynamic_partitions(TEAMS.name) if k in wanted]

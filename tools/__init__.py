@@ -1,0 +1,1 @@
+"""Developer tools kept out of the product wheel (run from the repository root)."""
