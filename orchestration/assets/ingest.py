@@ -10,8 +10,8 @@ from datetime import date
 import dagster as dg
 
 from orchestration import privacy
+from orchestration.ingest import batch, loader
 from orchestration.ingest import deliveries as dlv
-from orchestration.ingest import loader
 from orchestration.ingest.contract import BY_FILE, ENTITIES
 from orchestration.resources import LandingResource, RefreshConfig, WarehouseResource
 from orchestration.warehouse import withdraw_release
@@ -71,12 +71,10 @@ def raw_deliveries(
         withdraw_release(warehouse.file)  # released again once this run's checks all pass
         loader.ensure_raw_schema(con)
         todo = loader.pending(con, found)
-        for i, delivery in enumerate(todo, start=1):
-            try:
-                report = loader.ingest(con, delivery)
-            except dlv.InvalidDeliveryError as err:
-                context.log.error(str(err))
-                failures.append(str(err))
+        for i, (delivery, report) in enumerate(batch.ingest_pending(con, todo), start=1):
+            if isinstance(report, dlv.InvalidDeliveryError):
+                context.log.error(str(report))
+                failures.append(str(report))
                 continue
             totals["deliveries"] += 1
             totals["rows_loaded"] += report.rows_loaded

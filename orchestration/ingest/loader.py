@@ -22,7 +22,7 @@ from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_k
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
-_REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
+REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
     )
 
 
-def _insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, day: date) -> None:
+def insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, day: date) -> None:
+    """Quarantine the records of ``staged`` that could not be split into fields."""
     rejects = pa.table(
         {
             "delivery_date": pa.array([day] * len(staged.rejects), pa.date32()),
@@ -167,7 +168,7 @@ def _replace(
                 select = _quarantine_select(stg, checked[entity.name], day)
                 con.execute(f"INSERT INTO raw.quarantine {select}")
             if stg.rejects:
-                _insert_parse_rejects(con, stg, day)
+                insert_parse_rejects(con, stg, day)
         con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
         con.execute(
             "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
@@ -185,7 +186,8 @@ def _replace(
         raise
 
 
-def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temp table of an ingest."""
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
         [TEMP_PREFIX],
@@ -204,7 +206,7 @@ def _validate(
         table = f"{TEMP_PREFIX}chk_{entity.name}"
         check(con, staged[entity.name], table)
         checked[entity.name] = table
-        if entity.name in _REFERENCED:
+        if entity.name in REFERENCED:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
                 f"SELECT {typed(entity.key[0])} AS k FROM {table} WHERE reason = ''"
@@ -243,5 +245,5 @@ def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport
         _replace(con, report, staged, checked)
         return report
     finally:
-        _drop_temp_tables(con)
+        drop_temp_tables(con)
         con.execute(f"SET preserve_insertion_order = {ordered}")
