@@ -9,6 +9,9 @@ bad-row case of the validation tests in a delivery of its own (also checked
 against the case's hand-written quarantine), the hand-made end-to-end scenarios
 stage by stage (re-deliveries included), and random landings of fuzzed
 deliveries (valid, CSV mutated, or a broken manifest) side by side.
+
+Snapshot files already loaded (same content key) are not read again by the
+set-based path, yet every delivery keeps its own rows, rejects and counts.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from orchestration.ingest import batch, loader
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
 
-TABLES = [e.name for e in ENTITIES] + ["quarantine"]
+TABLES = [e.name for e in ENTITIES] + ["quarantine", "snapshot_files"]
+SNAPSHOTS = [e for e in ENTITIES if e.snapshot]
+INCREMENTS = [e.file_name for e in ENTITIES if not e.snapshot]
 FIRST = date(2026, 3, 2)
 LANDINGS = settings(fuzz.FUZZ, max_examples=max(fuzz.FUZZ.max_examples // 2, 1))
 
@@ -146,3 +151,72 @@ def test_random_landings_load_the_same(deliveries):
             text = manifest_path.read_text().replace(fuzz.DAY, day)
             manifest_path.write_bytes(manifest if manifest is not None else text.encode())
         assert_same_load(landing, _warehouse(), _warehouse())
+
+
+def _spy_reads(monkeypatch) -> list[str]:
+    """The ``<delivery>/<file>`` of every file the set-based reader is asked to read."""
+    read: list[str] = []
+    real = batch._read
+
+    def spy(con, group, table):
+        read.extend(f"{f.path.parent.name}/{f.path.name}" for _, f in group.files)
+        return real(con, group, table)
+
+    monkeypatch.setattr(batch, "_read", spy)
+    return read
+
+
+def test_a_snapshot_loaded_before_is_not_read_again(tmp_path, monkeypatch):
+    read = _spy_reads(monkeypatch)
+    files = base_files()
+    files["users.csv"].append({"autodesk_id": "U4", "email": ""})  # a bad row: no email
+    days = [(FIRST + timedelta(days=i)).isoformat() for i in range(3)]
+    write_delivery(tmp_path, days[0], files)
+    exact, fast = _warehouse(), _warehouse()
+    assert_same_load(tmp_path, exact, fast)
+    write_delivery(tmp_path, days[1], files)
+    files["usage.csv"] = files["usage.csv"][:1]
+    write_delivery(tmp_path, days[2], files)
+    read.clear()
+    assert_same_load(tmp_path, exact, fast)
+    # Only the increments of the new deliveries were read; their snapshots were recorded.
+    assert sorted(read) == sorted(f"{d}/{n}" for d in days[1:] for n in INCREMENTS)
+    users_rows = fast.execute(
+        "SELECT delivery_date, count(*) FROM raw.users GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [n for _, n in users_rows] == [3, 3, 3]
+    rejects = fast.execute(
+        "SELECT delivery_date, line, reason FROM raw.quarantine ORDER BY ALL"
+    ).fetchall()
+    assert rejects == [(date.fromisoformat(d), 5, "users.email: missing value") for d in days]
+
+
+def test_identical_snapshots_in_one_batch_are_read_once(tmp_path, monkeypatch):
+    read = _spy_reads(monkeypatch)
+    days = [(FIRST + timedelta(days=i)).isoformat() for i in range(4)]
+    for day in days:
+        write_delivery(tmp_path, day, base_files())
+    assert_same_load(tmp_path, _warehouse(), _warehouse())
+    snapshots = [r for r in read if r.split("/")[1] not in INCREMENTS]
+    assert sorted(snapshots) == sorted(f"{days[0]}/{e.file_name}" for e in SNAPSHOTS)
+
+
+def test_equal_member_files_under_different_teams_are_checked_again(tmp_path):
+    # team_members.csv is byte-identical, but the second delivery's teams.csv lacks a
+    # team it names: its content key differs, so the member row is rejected there only.
+    files = base_files()
+    write_delivery(tmp_path, FIRST.isoformat(), files)
+    files["teams.csv"] = [t for t in files["teams.csv"] if t["team_id"] != "northwind_01"]
+    files["token_packs.csv"] = [
+        p for p in files["token_packs.csv"] if p["team_id"] != "northwind_01"
+    ]
+    second = FIRST + timedelta(days=1)
+    write_delivery(tmp_path, second.isoformat(), files)
+    exact, fast = _warehouse(), _warehouse()
+    assert_same_load(tmp_path, exact, fast)
+    rejected = fast.execute(
+        "SELECT delivery_date, file, reason FROM raw.quarantine "
+        "WHERE file = 'team_members.csv' ORDER BY ALL"
+    ).fetchall()
+    reason = "team_members.team_id: unknown team 'northwind_01'"
+    assert rejected == [(second, "team_members.csv", reason)] * 2

@@ -16,7 +16,8 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.faults import crash_point
-from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.content import SNAPSHOT_FILES_DDL, content_keys
+from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_keys, stage
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
@@ -96,6 +97,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS raw.deliveries (delivery_date DATE, manifest_sha256 VARCHAR, "
         "ingested_at TIMESTAMP, files_json VARCHAR)"
     )
+    con.execute(SNAPSHOT_FILES_DDL)
 
 
 def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
@@ -146,6 +148,7 @@ def _replace(
     report: DeliveryReport,
     staged: dict[str, StagedFile],
     checked: dict[str, str],
+    contents: dict[str, str],
 ) -> None:
     """Swap the delivery's rows in every raw table, in one transaction."""
     day = report.delivery_date
@@ -169,6 +172,11 @@ def _replace(
                 con.execute(f"INSERT INTO raw.quarantine {select}")
             if stg.rejects:
                 insert_parse_rejects(con, stg, day)
+        con.execute(f"DELETE FROM raw.snapshot_files WHERE delivery_date = {day_sql}")
+        con.executemany(
+            "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
+            [[day, BY_NAME[name].file_name, key] for name, key in contents.items()],
+        )
         con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
         con.execute(
             "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
@@ -242,7 +250,7 @@ def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport
         }
         checked, files = _validate(con, staged)
         report = DeliveryReport(day, verified.manifest_sha256, files)
-        _replace(con, report, staged, checked)
+        _replace(con, report, staged, checked, content_keys(verified.files))
         return report
     finally:
         drop_temp_tables(con)
