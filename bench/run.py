@@ -127,8 +127,20 @@ def _count(warehouse: Path, sql: str) -> int:
         con.close()
 
 
+def machine_load() -> dict:
+    """CPU count and 1/5/15-minute load averages now, and whether the machine is busy.
+
+    Busy: the 1-minute load average is above half the cores (other work competes with the
+    bench, so its seconds are not comparable).
+    """
+    cores = os.cpu_count() or 1
+    load = [round(x, 2) for x in os.getloadavg()]
+    return {"cores": cores, "load_average": load, "busy": load[0] > 0.5 * cores}
+
+
 def bench(scale: Scale, workdir: Path) -> dict:
     """Run every measurement of ``scale`` with its files under ``workdir``; the figures."""
+    load = machine_load()
     landing, warehouse = workdir / "landing", workdir / "warehouse" / "flex_usage.duckdb"
     exports = workdir / "exports"
     env = {
@@ -138,6 +150,11 @@ def bench(scale: Scale, workdir: Path) -> dict:
     }
     Path(env["DAGSTER_HOME"]).mkdir(parents=True)
     say = partial(print, flush=True)
+    if load["busy"]:
+        say(
+            f"[bench] WARNING: the machine is busy (load average {load['load_average'][0]} on "
+            f"{load['cores']} cores): timings will not be comparable"
+        )
     say(f"[bench] {scale.name}: generating {scale.teams} teams, {scale.start}..{scale.end}")
     gen = run_task("generate", landing=landing, start=scale.start, end=scale.end, teams=scale.teams)
     say(f"[bench] generated {gen.result['rows']} usage records in {gen.seconds:.1f}s")
@@ -177,7 +194,9 @@ def bench(scale: Scale, workdir: Path) -> dict:
         "usage_rows": gen.result["usage_rows"],
         "usage_records": gen.result["rows"],
         "machine": {
-            "cores": os.cpu_count(),
+            "cores": load["cores"],
+            "load_average_at_start": load["load_average"],
+            "busy_at_start": load["busy"],
             "platform": platform.platform(),
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
@@ -191,8 +210,8 @@ def bench(scale: Scale, workdir: Path) -> dict:
             "ingest": _task_figure(
                 floor_in,
                 floor_in.result["rows"],
-                all_files_seconds=floor_in.result["all_files_seconds"],
-                all_files_rows=floor_in.result["all_files_rows"],
+                files=floor_in.result["files"],
+                usage_seconds=floor_in.result["usage_seconds"],
             ),  # fmt: skip
             "compute": _task_figure(
                 compute,

@@ -115,3 +115,27 @@ def test_time_ranges_follow_the_reporting_rules():
     assert time_ranges(date(2026, 11, 30))[1][1:3] == (date(2026, 9, 1), date(2026, 11, 30))
     assert time_ranges(date(2026, 1, 15))[4][1:3] == (date(2025, 1, 1), date(2025, 12, 31))
     assert time_ranges(date(2026, 11, 27))[0][1:3] == (date(2026, 10, 29), date(2026, 11, 27))
+
+
+def test_ingest_floor_reads_all_seven_files_of_every_delivery(result, workdir):
+    as_of = SCALES["tiny"].full_as_of
+    manifests = [
+        json.loads(path.read_text())
+        for path in (workdir / "landing").glob("*/manifest.json")
+        if date.fromisoformat(path.parent.name) <= as_of
+    ]
+    floor = result["floors"]["ingest"]
+    assert floor["files"] == 7 * len(manifests) == 7 * result["full_refresh"]["deliveries"]
+    assert floor["rows"] == sum(f["rows"] for m in manifests for f in m["files"].values())
+    assert 0 < floor["usage_seconds"] <= floor["seconds"]
+
+
+def test_machine_load_is_recorded_and_judged(result, monkeypatch):
+    machine = result["machine"]
+    assert len(machine["load_average_at_start"]) == 3
+    assert machine["busy_at_start"] == (machine["load_average_at_start"][0] > machine["cores"] / 2)
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (2.01, 0.5, 0.5))
+    assert run.machine_load() == {"cores": 4, "load_average": [2.01, 0.5, 0.5], "busy": True}
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (2.0, 3.0, 3.0))
+    assert run.machine_load()["busy"] is False

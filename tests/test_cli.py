@@ -17,7 +17,7 @@ import pytest
 
 from orchestration import warehouse as wh
 from orchestration.cli import main
-from orchestration.ingest import loader
+from orchestration.ingest import batch
 from tests.pipeline_support import (
     CLI,
     HASH_KEY,
@@ -336,14 +336,14 @@ def test_delivery_appearing_during_a_run_waits_for_the_next(built, tmp_path, mon
     shutil.copytree(built[0], landing)
     shutil.rmtree(landing / LAST_DAY)
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
-    real_ingest = loader.ingest
+    real_ingest = batch.ingest_pending
 
-    def ingest_then_deliver(con, delivery):
+    def ingest_then_deliver(con, deliveries):
         if not (landing / LAST_DAY).exists():
             shutil.copytree(built[0] / LAST_DAY, landing / LAST_DAY)
-        return real_ingest(con, delivery)
+        return real_ingest(con, deliveries)
 
-    monkeypatch.setattr(loader, "ingest", ingest_then_deliver)
+    monkeypatch.setattr(batch, "ingest_pending", ingest_then_deliver)
     assert main(refresh_args(landing, warehouse, exports)) == 0
     assert LAST_DAY not in _delivered(warehouse)
     assert main(refresh_args(landing, warehouse, exports)) == 0

@@ -57,13 +57,15 @@ class DeliveryFile:
     """One verified contract file of a delivery.
 
     ``header_lines`` is the number of physical lines of the header record;
-    ``newlines`` counts ``\\n`` bytes in the file (for exact line numbers).
+    ``newlines`` counts ``\\n`` bytes in the file (for exact line numbers);
+    ``sha256`` is the verified checksum of its bytes.
     ``positions`` maps each contract column to its index in the header.
     """
 
     entity: Entity
     path: Path
     rows: int
+    sha256: str
     header: tuple[str, ...]
     header_lines: int
     newlines: int
@@ -341,6 +343,7 @@ def verify(delivery: Delivery) -> VerifiedDelivery:
                 entity=entity,
                 path=path,
                 rows=entry["rows"],
+                sha256=sha,
                 header=header,
                 header_lines=header_lines,
                 newlines=newlines,

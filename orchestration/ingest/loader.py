@@ -16,13 +16,14 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.faults import crash_point
-from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.content import SNAPSHOT_FILES_DDL, content_keys
+from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_keys, stage
 from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
-_REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
+REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS raw.deliveries (delivery_date DATE, manifest_sha256 VARCHAR, "
         "ingested_at TIMESTAMP, files_json VARCHAR)"
     )
+    con.execute(SNAPSHOT_FILES_DDL)
 
 
 def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
@@ -122,7 +124,8 @@ def _quarantine_select(staged: StagedFile, checked: str, day: date) -> str:
     )
 
 
-def _insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, day: date) -> None:
+def insert_parse_rejects(con: duckdb.DuckDBPyConnection, staged: StagedFile, day: date) -> None:
+    """Quarantine the records of ``staged`` that could not be split into fields."""
     rejects = pa.table(
         {
             "delivery_date": pa.array([day] * len(staged.rejects), pa.date32()),
@@ -145,6 +148,7 @@ def _replace(
     report: DeliveryReport,
     staged: dict[str, StagedFile],
     checked: dict[str, str],
+    contents: dict[str, str],
 ) -> None:
     """Swap the delivery's rows in every raw table, in one transaction."""
     day = report.delivery_date
@@ -167,7 +171,12 @@ def _replace(
                 select = _quarantine_select(stg, checked[entity.name], day)
                 con.execute(f"INSERT INTO raw.quarantine {select}")
             if stg.rejects:
-                _insert_parse_rejects(con, stg, day)
+                insert_parse_rejects(con, stg, day)
+        con.execute(f"DELETE FROM raw.snapshot_files WHERE delivery_date = {day_sql}")
+        con.executemany(
+            "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
+            [[day, BY_NAME[name].file_name, key] for name, key in contents.items()],
+        )
         con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
         con.execute(
             "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
@@ -185,7 +194,8 @@ def _replace(
         raise
 
 
-def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temp table of an ingest."""
     names = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
         [TEMP_PREFIX],
@@ -204,7 +214,7 @@ def _validate(
         table = f"{TEMP_PREFIX}chk_{entity.name}"
         check(con, staged[entity.name], table)
         checked[entity.name] = table
-        if entity.name in _REFERENCED:
+        if entity.name in REFERENCED:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
                 f"SELECT {typed(entity.key[0])} AS k FROM {table} WHERE reason = ''"
@@ -240,8 +250,8 @@ def ingest(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> DeliveryReport
         }
         checked, files = _validate(con, staged)
         report = DeliveryReport(day, verified.manifest_sha256, files)
-        _replace(con, report, staged, checked)
+        _replace(con, report, staged, checked, content_keys(verified.files))
         return report
     finally:
-        _drop_temp_tables(con)
+        drop_temp_tables(con)
         con.execute(f"SET preserve_insertion_order = {ordered}")

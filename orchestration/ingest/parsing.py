@@ -62,16 +62,21 @@ def raw_column(i: int) -> str:
 
 def stage(con: duckdb.DuckDBPyConnection, day: date, file: DeliveryFile, table: str) -> StagedFile:
     """Parse ``file`` into the temporary table ``table`` and check its record count."""
-    staged = _stage_duckdb(con, file, table)
-    if staged is None:
-        staged = _stage_python(con, day, file, table)
+    staged = parse(con, day, file, table)
     if staged.records != file.rows:
-        raise InvalidDeliveryError(
-            day,
-            f"record count mismatch (manifest {file.rows}, file {staged.records})",
-            file.path.name,
-        )
+        raise count_mismatch(day, file, staged.records)
     return staged
+
+
+def parse(con: duckdb.DuckDBPyConnection, day: date, file: DeliveryFile, table: str) -> StagedFile:
+    """Parse ``file`` into the temporary table ``table`` (DuckDB, else Python's csv module)."""
+    return _stage_duckdb(con, file, table) or _stage_python(con, day, file, table)
+
+
+def count_mismatch(day: date, file: DeliveryFile, records: int) -> InvalidDeliveryError:
+    """The error of a file whose record count differs from its manifest's."""
+    reason = f"record count mismatch (manifest {file.rows}, file {records})"
+    return InvalidDeliveryError(day, reason, file.path.name)
 
 
 def _stage_duckdb(

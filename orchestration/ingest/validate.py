@@ -4,7 +4,9 @@
 ``line``, the typed value of every contract column (``t_<column>``) and
 ``reason``: ``''`` for a valid row, otherwise every problem of the row, each
 naming the column and rule, joined by ``'; '``. All checks are set operations
-over the whole file, never per-row Python.
+over the whole file, never per-row Python. A *batched* staging table holds the
+files of many deliveries (a ``delivery_date`` column); duplicate keys and
+references are then resolved within each delivery.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def typed(column: str) -> str:
 
 
 def keys_table(entity: str) -> str:
-    """Temp table (one column ``k``) of the valid keys of a referenced entity."""
+    """Temp table (column ``k``, plus ``delivery_date`` when batched) of an entity's valid keys."""
     return f"{TEMP_PREFIX}keys_{entity}"
 
 
@@ -86,7 +88,7 @@ def _format_reason(col: Column, label: str, raw: str, value: str) -> str | None:
     return f"CASE WHEN {raw} IS NOT NULL AND {value} IS NULL THEN {message} END"
 
 
-def _column_reasons(entity: Entity, col: Column, raw: str) -> list[str]:
+def _column_reasons(entity: Entity, col: Column, raw: str, batched: bool) -> list[str]:
     label = f"{entity.name}.{col.name}"
     reasons = []
     if not col.nullable:
@@ -109,8 +111,10 @@ def _column_reasons(entity: Entity, col: Column, raw: str) -> list[str]:
         )
     if col.references and col.references != entity.name:
         noun = BY_NAME[col.references].noun
+        keys = keys_table(col.references)
+        same = f" WHERE {keys}.delivery_date = r.delivery_date" if batched else ""
         reasons.append(
-            f"CASE WHEN {raw} NOT IN (SELECT k FROM {keys_table(col.references)}) "
+            f"CASE WHEN {raw} NOT IN (SELECT k FROM {keys}{same}) "
             f"AND {_matches(raw, pattern)} THEN {quoted(f'{label}: unknown {noun} ', raw)} END"
         )
     return reasons
@@ -150,12 +154,15 @@ def _rule_reasons(entity: Entity, raw: dict[str, str]) -> list[str]:
     return reasons
 
 
-def _duplicates(entity: Entity, raw: dict[str, str], staging: str) -> tuple[str, str]:
+def _duplicates(
+    entity: Entity, raw: dict[str, str], staging: str, batched: bool
+) -> tuple[str, str]:
     """Join clause (alias ``d``) giving ``_copies`` of duplicated keys, and their reason."""
     keys = [raw[k] for k in entity.key]
-    key_list = ", ".join(keys)
+    group = ["delivery_date", *keys] if batched else keys
+    key_list = ", ".join(group)
     present = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-    on = " AND ".join(f"s.{k} = d.{k}" for k in keys)
+    on = " AND ".join(f"s.{k} = d.{k}" for k in group)
     join = (
         f"LEFT JOIN (SELECT {key_list}, count(*) AS _copies FROM {staging} WHERE {present} "
         f"GROUP BY ALL HAVING count(*) > 1) d ON {on}"
@@ -182,32 +189,37 @@ def _long_fields(staged: StagedFile) -> str:
     return f"nullif(concat_ws('; ', {cases}), '')"
 
 
-def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> None:
+def check(
+    con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str, batched: bool = False
+) -> None:
     """Create the checked temp table ``table`` from ``staged``.
 
     Referenced entities must have been checked before, their valid keys in
     :func:`keys_table`; a reference to the file's own entity is resolved
     against its valid rows, repeatedly, so chains of bad rows are all caught.
+    ``batched``: ``staged.table`` has a ``delivery_date`` column (kept in
+    ``table``) and every file of a delivery is checked against that delivery only.
     """
     entity = staged.file.entity
     raw = {c: raw_column(i) for c, i in staged.file.positions.items()}
-    dup_join, dup_reason = _duplicates(entity, raw, staged.table)
+    dup_join, dup_reason = _duplicates(entity, raw, staged.table, batched)
     typed_cols = ", ".join(
         f"{_typed_sql(c, 's.' + raw[c.name])} AS {typed(c.name)}" for c in entity.columns
     )
     raw_cols = ", ".join(f"s.{r}" for r in raw.values())
     reasons = ["_long"]
-    reasons += [r for c in entity.columns for r in _column_reasons(entity, c, raw[c.name])]
+    reasons += [r for c in entity.columns for r in _column_reasons(entity, c, raw[c.name], batched)]
     reasons += _rule_reasons(entity, raw)
     reasons.append(dup_reason)
     own = [c for c in entity.columns if c.references == entity.name]
+    day = "delivery_date, " if batched else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        f"SELECT line, {', '.join(typed(c) for c in entity.column_names)}, "
+        f"SELECT {day}line, {', '.join(typed(c) for c in entity.column_names)}, "
         f"concat_ws('; ', {', '.join(reasons)}) AS reason "
-        f"FROM (SELECT {staged.line_sql('s')} AS line, {raw_cols}, {typed_cols}, "
-        f"{_long_fields(staged)} AS _long, d._copies AS _copies "
-        f"FROM {staged.table} s {dup_join})"
+        f"FROM (SELECT {'s.' + day if batched else ''}{staged.line_sql('s')} AS line, "
+        f"{raw_cols}, {typed_cols}, {_long_fields(staged)} AS _long, d._copies AS _copies "
+        f"FROM {staged.table} s {dup_join}) AS r"
     )
     for col in own:
         key = typed(entity.key[0])
@@ -215,11 +227,12 @@ def check(con: duckdb.DuckDBPyConnection, staged: StagedFile, table: str) -> Non
         value = typed(col.name)
         message = quoted(f"{entity.name}.{col.name}: unknown {entity.noun} ", value)
         con.execute(f"ALTER TABLE {table} ADD COLUMN {flag} BOOLEAN DEFAULT false")
+        same = f" AND v.delivery_date = {table}.delivery_date" if batched else ""
         changed = True
         while changed:
             (changed,) = first_row(
                 con,
                 f"UPDATE {table} SET reason = concat_ws('; ', nullif(reason, ''), {message}), "
                 f"{flag} = true WHERE NOT {flag} AND {_matches(value, value_pattern(col))} "
-                f"AND {value} NOT IN (SELECT {key} FROM {table} WHERE reason = '')",
+                f"AND {value} NOT IN (SELECT v.{key} FROM {table} v WHERE v.reason = ''{same})",
             )

@@ -13,8 +13,8 @@ from orchestration.defs.config import RefreshConfig, newest_report_date, run_as_
 from orchestration.defs.partitions import DELIVERIES
 from orchestration.defs.pools import WRITER_POOL
 from orchestration.defs.resources import LandingResource, PrivacyResource, WarehouseResource
+from orchestration.ingest import batch, loader
 from orchestration.ingest import deliveries as dlv
-from orchestration.ingest import loader
 from orchestration.ingest.contract import BY_FILE, ENTITIES
 from orchestration.privacy import MissingHashKeyError, refresh_user_hashes
 from orchestration.warehouse import withdraw_release
@@ -72,12 +72,10 @@ def raw_deliveries(
         withdraw_release(warehouse.file)  # released again once this run's checks all pass
         loader.ensure_raw_schema(con)
         todo = loader.pending(con, found)
-        for i, delivery in enumerate(todo, start=1):
-            try:
-                report = loader.ingest(con, delivery)
-            except dlv.InvalidDeliveryError as err:
-                context.log.error(str(err))
-                failures.append(str(err))
+        for i, (delivery, report) in enumerate(batch.ingest_pending(con, todo), start=1):
+            if isinstance(report, dlv.InvalidDeliveryError):
+                context.log.error(str(report))
+                failures.append(str(report))
                 continue
             totals["deliveries"] += 1
             totals["rows_loaded"] += report.rows_loaded
