@@ -7,8 +7,8 @@ import duckdb
 import pytest
 
 from orchestration.assets import quality
-from orchestration.assets.ingest import RAW_ENTITIES
-from orchestration.resources import WarehouseResource
+from orchestration.assets.ingest import RAW_ENTITIES, WRITER_POOL
+from orchestration.checks.gate_state import judge_deliveries
 from tests.test_checks import D0, D1, build_raw
 
 INGESTED = dg.AssetKey(["raw", "usage"])
@@ -46,17 +46,9 @@ def test_ingested_deliveries_are_the_ones_this_run_loaded():
 
 @pytest.fixture
 def raw_runs(tmp_path):
-    """Run ``raw_quality`` after a stand-in ingest that reports ``ingested`` (ISO dates)."""
+    """Judge deliveries as the ingest step does after loading ``days`` (on a writer connection)."""
     path = tmp_path / "wh.duckdb"
     build_raw(path)
-    ingested: list[str] = []
-    as_of: list[date | None] = [None]
-
-    @dg.multi_asset(specs=[dg.AssetSpec(["raw", n]) for n in (*RAW_ENTITIES, "quarantine")])
-    def stand_in():
-        for name in (*RAW_ENTITIES, "quarantine"):
-            metadata = _ingested(ingested, as_of[0])
-            yield dg.MaterializeResult(asset_key=["raw", name], metadata=metadata)
 
     def run(
         *days: date, statements: tuple[str, ...] = (), until: date | None = None
@@ -64,23 +56,15 @@ def raw_runs(tmp_path):
         with duckdb.connect(str(path)) as con:
             for statement in statements:
                 con.execute(statement)
-        ingested[:] = [d.isoformat() for d in days]
-        as_of[0] = until
-        result = dg.materialize(
-            [stand_in, quality.raw_quality],
-            instance=instance,
-            resources={"warehouse": WarehouseResource(path=str(path))},
-            raise_on_error=False,
-        )
-        return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+            _, outcomes = judge_deliveries(con, list(days), until)
+        return {o.name: o.passed for o in outcomes}
 
     def held() -> list[date]:
         with duckdb.connect(str(path), read_only=True) as con:
             rows = con.execute("select delivery_date from raw.gate_failures order by 1").fetchall()
             return [r[0] for r in rows]
 
-    with dg.instance_for_test() as instance:
-        yield run, held
+    return run, held
 
 
 def test_a_delivery_failing_a_contract_check_blocks_until_redelivered(raw_runs):
@@ -131,16 +115,45 @@ def test_only_failing_deliveries_are_held(raw_runs):
     )
 
 
-def test_staged_checks_block_the_report_checks_and_so_the_release():
+def test_raw_checks_are_blocking_checks_of_the_ingest_step():
+    """The ingest step, which writes, judges; the remaining check ops only read."""
+    from orchestration.assets.ingest import raw_deliveries
     from orchestration.definitions import defs
 
-    graph = defs.resolve_asset_graph()
-    staged = {
-        (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
-        for key in graph.asset_check_keys
-        if key.asset_key.path[0] == "staging" and key.name.endswith("_quality")
+    specs = {(s.asset_key.to_user_string(), s.name): s.blocking for s in raw_deliveries.check_specs}
+    assert specs == {
+        **{(f"raw/{e}", f"raw_{e}_quality"): True for e in RAW_ENTITIES},
+        ("raw/quarantine", "reject_rate_gate"): True,
     }
-    assert staged == {(f"staging/stg_{e}", f"stg_{e}_quality"): True for e in RAW_ENTITIES}
-    deps = defs.resolve_job_def("refresh_job").graph.dependency_structure
-    upstream = deps.input_to_upstream_outputs_for_node("report_quality").values()
-    assert "staged_quality" in {output.node.name for outputs in upstream for output in outputs}
+    graph = defs.resolve_job_def("refresh_job").graph
+    writers = {
+        node.name for node in graph.nodes if getattr(node.definition, "pool", None) == WRITER_POOL
+    }
+    assert not writers & {c.node_def.name for c in quality.QUALITY_CHECKS}
+
+
+def test_staged_and_report_rules_are_blocking_dbt_checks():
+    """Every staged table and the reports the old suites covered carry blocking dbt tests."""
+    from orchestration.assets.warehouse import warehouse_models
+
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for spec in warehouse_models.check_specs
+    }
+    for entity in RAW_ENTITIES:
+        staged = {
+            name for (asset, name), blocking in specs.items() if asset == f"staging/stg_{entity}"
+        }
+        assert staged and all(specs[(f"staging/stg_{entity}", n)] for n in staged), entity
+    for asset, prefix in [
+        ("reports/rpt_summary", "rows_per_active_team_"),
+        ("reports/rpt_time_ranges", "rows_per_active_team_"),
+        ("reports/rpt_summary", "rpt_summary_net_is_added_plus_removed"),
+        ("reports/rpt_summary", "assert_report_summary_matches_subscriptions"),
+        ("reports/rpt_time_ranges", "assert_report_range_totals_reconcile"),
+        ("reports/rpt_subscriptions", "accepted_range_rpt_subscriptions_tokens_remaining"),
+    ]:
+        assert any(a == asset and n.startswith(prefix) and b for (a, n), b in specs.items()), (
+            asset,
+            prefix,
+        )

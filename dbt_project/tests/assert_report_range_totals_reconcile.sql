@@ -1,5 +1,7 @@
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_time_ranges'}}}) }}
 -- Per team and time range, the total tokens agree across Time ranges, By product, By user and
 -- (for ranges within the last 365 days) Tokens by day; product and user counts agree too.
+-- By product or By user rows of a team and range that Time ranges lacks are returned as well.
 with by_product as (
     select
         team_id,
@@ -57,3 +59,29 @@ where
         ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
         and ranges.total_tokens_used <> coalesce(by_day.tokens, 0)
     )
+union all
+select
+    orphans.team_id,
+    orphans.range_order,
+    null as total_tokens_used,
+    by_product.tokens as by_product_tokens,
+    by_user.tokens as by_user_tokens,
+    null as by_day_tokens
+from (
+    select
+        team_id,
+        range_order
+    from by_product
+    union
+    select
+        team_id,
+        range_order
+    from by_user
+) as orphans
+left join {{ ref('rpt_time_ranges') }} as ranges
+    on orphans.team_id = ranges.team_id and orphans.range_order = ranges.range_order
+left join by_product
+    on orphans.team_id = by_product.team_id and orphans.range_order = by_product.range_order
+left join by_user
+    on orphans.team_id = by_user.team_id and orphans.range_order = by_user.range_order
+where ranges.team_id is null

@@ -1,5 +1,9 @@
 """Ingest assets: landing deliveries -> typed raw tables, quarantine, and the user hashes.
 
+The ingest step also judges its deliveries (and the ones held back) with the raw
+contract suites and the reject-rate gate, records the failures in
+``raw.gate_failures`` and reports them as its own blocking asset checks.
+
 The raw tables are partitioned by delivery date (dynamic partitions, one per
 delivery folder). A backfill of many deliveries runs as a single run: the
 asset receives every partition key of the range and loads the pending ones.
@@ -10,6 +14,8 @@ from datetime import date
 import dagster as dg
 
 from orchestration import privacy
+from orchestration.checks.dagster_checks import raw_check_results, raw_check_specs
+from orchestration.checks.gate_state import judge_deliveries
 from orchestration.ingest import deliveries as dlv
 from orchestration.ingest import loader
 from orchestration.ingest.contract import BY_FILE, ENTITIES
@@ -45,6 +51,7 @@ WRITER_POOL = "duckdb_writer"
             kinds={"duckdb"},
         ),
     ],
+    check_specs=raw_check_specs(),
     partitions_def=DELIVERIES,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WRITER_POOL,
@@ -56,7 +63,7 @@ def raw_deliveries(
     landing: LandingResource,
     warehouse: WarehouseResource,
 ):
-    """Load every new or re-delivered delivery of the selected partitions."""
+    """Load every new or re-delivered delivery of the selected partitions, then judge them."""
     as_of = config.as_of_date(landing.folder)
     for warning in dlv.future_dated(dlv.discover(landing.folder), dlv.utc_today()):
         context.log.warning(warning)
@@ -94,6 +101,10 @@ def raw_deliveries(
                 f"{report.rows_loaded} rows loaded, {report.rows_rejected} quarantined"
             )
         counts = loader.table_counts(con)
+        if not failures:
+            judged, outcomes = judge_deliveries(
+                con, [date.fromisoformat(d) for d in ingested], as_of
+            )
     skipped = len(found) - len(todo)
     for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
         entity = per_entity.get(name)
@@ -123,6 +134,8 @@ def raw_deliveries(
             description="invalid deliveries were refused (nothing of them was loaded):\n"
             + "\n".join(failures),
         )
+    context.log.info(f"judged deliveries: {[d.isoformat() for d in judged]}")
+    yield from raw_check_results(outcomes)
 
 
 @dg.asset(
