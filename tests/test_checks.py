@@ -11,6 +11,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from dbt_support import failures as dbt_failures
+from dbt_support import run_dbt
 
 from orchestration.checks import (
     check_freshness,
@@ -31,8 +33,6 @@ from orchestration.checks.gate_state import raw_outcomes
 from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
 from orchestration.checks.raw_suites import failed_deliveries
 from orchestration.ingest.contract import BY_NAME, ENTITIES
-from tests.dbt_support import failures as dbt_failures
-from tests.dbt_support import run_dbt
 
 D0 = date(2026, 3, 1)  # accepted by an earlier run
 D1 = date(2026, 3, 2)  # ingested by the run under test
