@@ -9,7 +9,7 @@ with by_product as (
         sum(total_tokens_used) as tokens,
         count(*) as products
     from {{ ref('rpt_by_product') }}
-    group by team_id, range_order
+    group by all
 ),
 
 by_user as (
@@ -19,7 +19,7 @@ by_user as (
         sum(total_tokens_used) as tokens,
         count(*) as user_count
     from {{ ref('rpt_by_user') }}
-    group by team_id, range_order
+    group by all
 ),
 
 by_day as (
@@ -33,7 +33,7 @@ by_day as (
             ranges.team_id = by_date.team_id
             and by_date.usage_date between ranges.start_date and ranges.end_date
     where ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
-    group by ranges.team_id, ranges.range_order
+    group by all
 )
 
 select

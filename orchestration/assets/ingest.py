@@ -101,10 +101,9 @@ def raw_deliveries(
                 f"{report.rows_loaded} rows loaded, {report.rows_rejected} quarantined"
             )
         counts = loader.table_counts(con)
-        if not failures:
-            judged, outcomes = judge_deliveries(
-                con, [date.fromisoformat(d) for d in ingested], as_of
-            )
+        # Judged only when every delivery was valid (a refused one fails the step below).
+        loaded = [date.fromisoformat(d) for d in ingested]
+        judged, outcomes = ([], []) if failures else judge_deliveries(con, loaded, as_of)
     skipped = len(found) - len(todo)
     for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
         entity = per_entity.get(name)

@@ -4,6 +4,6 @@
         {{ group_by | join(', ') }},
         count(*) as row_count
     from {{ model }}
-    group by {{ group_by | join(', ') }}
+    group by all
     having count(*) <> {{ expected }}
 {% endtest %}
