@@ -64,8 +64,8 @@ select
     orphans.team_id,
     orphans.range_order,
     null as total_tokens_used,
-    by_product.tokens as by_product_tokens,
-    by_user.tokens as by_user_tokens,
+    orphan_products.tokens as by_product_tokens,
+    orphan_users.tokens as by_user_tokens,
     null as by_day_tokens
 from (
     select
@@ -80,8 +80,10 @@ from (
 ) as orphans
 left join {{ ref('rpt_time_ranges') }} as ranges
     on orphans.team_id = ranges.team_id and orphans.range_order = ranges.range_order
-left join by_product
-    on orphans.team_id = by_product.team_id and orphans.range_order = by_product.range_order
-left join by_user
-    on orphans.team_id = by_user.team_id and orphans.range_order = by_user.range_order
+left join by_product as orphan_products
+    on
+        orphans.team_id = orphan_products.team_id
+        and orphans.range_order = orphan_products.range_order
+left join by_user as orphan_users
+    on orphans.team_id = orphan_users.team_id and orphans.range_order = orphan_users.range_order
 where ranges.team_id is null
