@@ -26,6 +26,9 @@ import duckdb
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# `build` arguments that materialize the selected models and the seeds they read, without tests
+# (`dbt run` loads no seeds).
+MODELS_AND_SEEDS = ("--resource-type", "model", "--resource-type", "seed")
 
 _ENTITY_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "teams": [

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import reference as ref
-from dbt_support import failures, query, run_dbt
+from dbt_support import MODELS_AND_SEEDS, failures, query, run_dbt
 
 from orchestration import privacy
 from orchestration.ingest import deliveries, loader
@@ -108,7 +108,9 @@ def generated(tmp_path_factory) -> tuple[ref.State, Path]:
         for delivery in deliveries.discover(landing):
             loader.ingest(con, delivery)
         privacy.refresh_user_hashes(con, "balances key")
-    built = run_dbt(warehouse, AS_OF, "run", ["--select", "+path:models/reports"])
+    built = run_dbt(
+        warehouse, AS_OF, "build", [*MODELS_AND_SEEDS, "--select", "+path:models/reports"]
+    )
     assert built.success, failures(built)
     return ref.load_state(landing, AS_OF), warehouse
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dbt_support import create_raw_warehouse, failures, query, run_dbt
+from dbt_support import MODELS_AND_SEEDS, create_raw_warehouse, failures, query, run_dbt
 
 AS_OF = "2026-06-15"
 DAY = "2026-06-15"  # the one delivery
@@ -130,7 +130,7 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
 def warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("balances_dbt") / "wh.duckdb"
     create_raw_warehouse(path, _rows())
-    built = run_dbt(path, AS_OF, "run", ["--select", "+path:models/reports"])
+    built = run_dbt(path, AS_OF, "build", [*MODELS_AND_SEEDS, "--select", "+path:models/reports"])
     assert built.success, failures(built)
     return path
 

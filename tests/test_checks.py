@@ -1,38 +1,37 @@
-"""Great Expectations checks on small hand-made warehouses (raw, staged, reports, warnings)."""
+"""Quality rules on small hand-made warehouses: the GX raw suites, reject gate and warnings,
+and the dbt tests that hold the staged and report rules."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from dbt_support import failures as dbt_failures
+from dbt_support import run_dbt
 
 from orchestration.checks import (
-    check_balances,
     check_freshness,
     check_raw_layer,
     check_raw_table,
-    check_reconciliation,
     check_reject_rate,
-    check_reports,
-    check_summary_rows,
-    check_time_ranges,
     check_unallocated_tokens,
     raw_suites,
     reject_rates,
 )
 from orchestration.checks.advisories import check_future_dated, delivery_arrivals
+from orchestration.checks.gate_state import raw_outcomes
 from orchestration.checks.outcome import SAMPLE_SIZE, CheckOutcome, FailedExpectation, plain
 from orchestration.checks.raw_suites import failed_deliveries
-from orchestration.checks.staging_suites import check_staged_layer, check_staged_table
 from orchestration.defs.check_results import (
     asset_check_result,
     raw_check_results,
     raw_check_specs,
-    raw_outcomes,
 )
-from orchestration.ingest.contract import BY_NAME
+from orchestration.ingest.contract import BY_NAME, ENTITIES
 from tests.checks_support import D0, D1, RAW_DDL, USAGE_ROWS, build_raw
 
 
@@ -373,6 +372,65 @@ def test_no_deliveries_ingested_passes(open_raw):
     assert outcome.stats["rows"] == 0
 
 
+# ---------------------------------------------------------------- dbt tests of the models
+
+# The staged and report rules are dbt tests. They are compiled once; each case builds small
+# tables, plants one fault and runs the compiled SQL of the tests: a test fails when its query
+# returns rows or cannot run (a missing table or column fails dbt's test the same way).
+CATALOG = "wh"  # file stem of every warehouse below: dbt's compiled SQL names it
+SINGULAR = "singular"
+# The dbt tests compiled: those of the staging and report YAML, and two singular tests.
+DBT_TESTS_USED = (
+    "test_type:generic,staging",
+    "test_type:generic,reports",
+    "assert_report_summary_matches_subscriptions",
+    "assert_report_range_totals_reconcile",
+)
+
+
+@pytest.fixture(scope="module")
+def dbt_tests(tmp_path_factory) -> dict[tuple[str, str | None, str], dict]:
+    """The compiled dbt tests, keyed (model or test name, column, generic test name)."""
+    folder = tmp_path_factory.mktemp("dbt_tests")
+    result = run_dbt(folder / f"{CATALOG}.duckdb", AS_OF, "compile", ["--select", *DBT_TESTS_USED])
+    assert result.success, dbt_failures(result)
+    manifest = json.loads((folder / f"{CATALOG}_dbt_target" / "manifest.json").read_text())
+    tests = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("compiled"):
+            continue  # the manifest lists every node; only the selected ones are compiled
+        if node.get("attached_node"):
+            model = node["attached_node"].rsplit(".", 1)[-1]
+            key = (model, node.get("column_name"), node["test_metadata"]["name"])
+        else:
+            key = (node["name"], None, SINGULAR)
+        assert key not in tests, key
+        tests[key] = node
+    return tests
+
+
+def dbt_test_rows(con: duckdb.DuckDBPyConnection, node: dict) -> list[dict] | None:
+    """The rows a compiled dbt test returns (failures), or None when it cannot run."""
+    try:
+        cursor = con.execute(node["compiled_code"])
+    except duckdb.Error:
+        return None
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def failing_tests(con: duckdb.DuckDBPyConnection, tests: dict, keys) -> set:
+    """The keys of ``keys`` whose dbt test fails on ``con``."""
+    return {key for key in keys if dbt_test_rows(con, tests[key]) != []}
+
+
+def _case_path(tmp_path, prefix: str) -> Path:
+    """A fresh warehouse file named like the compiled catalog."""
+    folder = tmp_path / f"{prefix}{len(list(tmp_path.glob(prefix + '*')))}"
+    folder.mkdir()
+    return folder / f"{CATALOG}.duckdb"
+
+
 # ---------------------------------------------------------------- staged tables
 
 # The staged tables as the dbt staging models define them, from the D1 delivery.
@@ -387,6 +445,8 @@ STAGED_SQL = {
     " subscription_id, event_type, tokens, related_team_id, delivery_date from raw.token_events",
     "stg_usage": "select * exclude (source_line) from raw.usage",
 }
+# Staged columns named unlike the contract column they come from.
+RENAMED = {("token_packs", "team_id"): "purchasing_team_id"}
 
 
 @pytest.fixture
@@ -395,7 +455,7 @@ def open_staged(tmp_path):
     opened = []
 
     def _open(*statements: str) -> duckdb.DuckDBPyConnection:
-        path = tmp_path / f"stg{len(opened)}.duckdb"
+        path = _case_path(tmp_path, "stg")
         build_raw(
             path,
             *(
@@ -413,174 +473,207 @@ def open_staged(tmp_path):
         con.close()
 
 
-def test_staged_tables_pass_when_clean(open_staged):
-    outcomes = check_staged_layer(open_staged())
-    assert [o.name for o in outcomes] == [
-        "stg_teams_quality",
-        "stg_users_quality",
-        "stg_products_quality",
-        "stg_team_members_quality",
-        "stg_token_packs_quality",
-        "stg_token_events_quality",
-        "stg_usage_quality",
-    ]
-    assert all(o.passed and o.blocking for o in outcomes), [o.message for o in outcomes]
-    assert outcomes[-1].message == f"stg_usage_quality: {USAGE_ROWS} staged rows valid"
+def _staged_keys(tests: dict) -> list:
+    return sorted((k for k in tests if k[0] in STAGED_SQL), key=str)
 
 
+def _staged_column(entity, name: str) -> str:
+    return RENAMED.get((entity.name, name), name)
+
+
+def _test_kwargs(tests: dict, entity, column: str | None, test: str) -> dict:
+    """The arguments of the dbt test ``test`` on a staged column (None: on the model)."""
+    key = (f"stg_{entity.name}", column and _staged_column(entity, column), test)
+    assert key in tests, key
+    return tests[key]["test_metadata"]["kwargs"]
+
+
+def test_staged_rules_cover_the_landing_contract(dbt_tests):
+    """Each contract rule the staged tables must keep is a dbt test with the contract's values."""
+    for entity in ENTITIES:
+        for column in entity.columns:
+            if not column.nullable:
+                _test_kwargs(dbt_tests, entity, column.name, "not_null")
+            if column.values:
+                values = _test_kwargs(dbt_tests, entity, column.name, "accepted_values")["values"]
+                assert values == list(column.values)
+            if column.references:
+                relation = _test_kwargs(dbt_tests, entity, column.name, "relationships")
+                (key,) = BY_NAME[column.references].key
+                assert (relation["to"], relation["field"]) == (
+                    f"ref('stg_{column.references}')",
+                    key,
+                )
+        if len(entity.key) == 1:
+            _test_kwargs(dbt_tests, entity, entity.key[0], "unique")
+        else:
+            columns = _test_kwargs(dbt_tests, entity, None, "unique_combination")["columns"]
+            assert columns == [_staged_column(entity, c) for c in entity.key]
+        for column, minimum in entity.minimum:
+            assert _test_kwargs(dbt_tests, entity, column, "accepted_range")["min_value"] == minimum
+        for column, maximum in entity.maximum:
+            assert _test_kwargs(dbt_tests, entity, column, "accepted_range")["max_value"] == maximum
+
+
+def test_staged_tables_pass_when_clean(open_staged, dbt_tests):
+    keys = _staged_keys(dbt_tests)
+    assert len(keys) > 40
+    assert failing_tests(open_staged(), dbt_tests, keys) == set()
+
+
+REL = "relationships"
 BAD_STAGED = [
     pytest.param(
-        "usage",
         "update stg_usage set usage_id = null where usage_id = 'u005'",
-        "stg_usage.usage_id: 1 x null value",
+        ("stg_usage", "usage_id", "not_null"),
         id="null-key",
     ),
     pytest.param(
-        "token_packs",
         "update stg_token_packs set purchasing_team_id = null",
-        "stg_token_packs.purchasing_team_id: 1 x null value",
+        ("stg_token_packs", "purchasing_team_id", "not_null"),
         id="null-renamed-column",
     ),
     pytest.param(
-        "usage",
+        "update stg_users set email = null where autodesk_id = 'U2'",
+        ("stg_users", "email", "not_null"),
+        id="null-email",
+    ),
+    pytest.param(
         "insert into stg_usage select * replace (99 as tokens) from stg_usage"
         " where usage_id = 'u007'",
-        "stg_usage.usage_id: 2 x duplicate key (e.g. usage_id=u007; usage_id=u007)",
+        ("stg_usage", "usage_id", "unique"),
         id="duplicate-key",
     ),
     pytest.param(
-        "teams",
         "insert into stg_teams select * from stg_teams where team_id = 'T2'",
-        "stg_teams.team_id: 2 x duplicate key",
+        ("stg_teams", "team_id", "unique"),
         id="duplicate-team",
     ),
     pytest.param(
-        "team_members",
         f"insert into stg_team_members values ('T1', 'U2', 'admin', '{D1}')",
-        "stg_team_members.team_id+autodesk_id: 2 x duplicate key",
+        ("stg_team_members", None, "unique_combination"),
         id="duplicate-compound-key",
     ),
     pytest.param(
-        "token_events",
         "update stg_token_events set event_type = 'gift' where event_id like 'M-%'",
-        "stg_token_events.event_type: 1 x value not in purchase/",
+        ("stg_token_events", "event_type", "accepted_values"),
         id="bad-event-type",
     ),
     pytest.param(
-        "products",
         "update stg_products set usage_category = 'desktop' where product_line_code = 'ACD'",
-        "stg_products.usage_category: 1 x value not in DESKTOP_PRODUCT/CLOUD_SERVICE",
+        ("stg_products", "usage_category", "accepted_values"),
         id="bad-usage-category",
     ),
     pytest.param(
-        "team_members",
         "update stg_team_members set role = 'owner'",
-        "stg_team_members.role: 2 x value not in admin/user",
+        ("stg_team_members", "role", "accepted_values"),
         id="bad-role",
     ),
     pytest.param(
-        "teams",
         "update stg_teams set status = 'deleted' where team_id = 'T1'",
-        "stg_teams.status: 1 x value not in active/merged",
+        ("stg_teams", "status", "accepted_values"),
         id="bad-status",
     ),
     pytest.param(
-        "usage",
         "update stg_usage set tokens = -3 where usage_id in ('u010', 'u011')",
-        "stg_usage.tokens: 2 x value below 0",
+        ("stg_usage", "tokens", "accepted_range"),
         id="negative-tokens",
     ),
     pytest.param(
-        "usage",
+        "update stg_usage set tokens = 1000001 where usage_id = 'u010'",
+        ("stg_usage", "tokens", "accepted_range"),
+        id="tokens-above-maximum",
+    ),
+    pytest.param(
+        "update stg_token_packs set tokens_purchased = 0",
+        ("stg_token_packs", "tokens_purchased", "accepted_range"),
+        id="empty-pack",
+    ),
+    pytest.param(
+        "update stg_products set tokens_per_day = 1000001 where product_line_code = 'RVT'",
+        ("stg_products", "tokens_per_day", "accepted_range"),
+        id="rate-above-maximum",
+    ),
+    pytest.param(
         "update stg_usage set team_id = 'T9' where usage_id = 'u001'",
-        "stg_usage.team_id: 1 x unknown stg_teams reference (e.g. usage_id=u001",
+        ("stg_usage", "team_id", REL),
         id="unknown-usage-team",
     ),
     pytest.param(
-        "usage",
         "update stg_usage set autodesk_id = 'U9' where usage_id = 'u002'",
-        "stg_usage.autodesk_id: 1 x unknown stg_users reference",
+        ("stg_usage", "autodesk_id", REL),
         id="unknown-usage-user",
     ),
     pytest.param(
-        "usage",
         "delete from stg_products where product_line_code = 'ACD'",
-        f"stg_usage.product_line_code: {USAGE_ROWS} x unknown stg_products reference",
+        ("stg_usage", "product_line_code", REL),
         id="usage-product-gone",
     ),
     pytest.param(
-        "token_events",
         "update stg_token_events set subscription_id = 'S9' where event_id like 'E-%'",
-        "stg_token_events.subscription_id: 1 x unknown stg_token_packs reference",
+        ("stg_token_events", "subscription_id", REL),
         id="unknown-event-pack",
     ),
     pytest.param(
-        "token_events",
         "delete from stg_teams where team_id = 'T1'",
-        "stg_token_events.team_id: 2 x unknown stg_teams reference",
+        ("stg_token_events", "team_id", REL),
         id="event-team-gone",
     ),
     pytest.param(
-        "token_packs",
+        "update stg_token_events set related_team_id = 'T8' where event_id like 'M-%'",
+        ("stg_token_events", "related_team_id", REL),
+        id="unknown-related-team",
+    ),
+    pytest.param(
+        "update stg_teams set merged_into_team_id = 'T8' where team_id = 'T2'",
+        ("stg_teams", "merged_into_team_id", REL),
+        id="unknown-merge-target",
+    ),
+    pytest.param(
         "update stg_token_packs set purchasing_team_id = 'T8'",
-        "stg_token_packs.purchasing_team_id: 1 x unknown stg_teams reference",
+        ("stg_token_packs", "purchasing_team_id", REL),
         id="unknown-pack-team",
     ),
     pytest.param(
-        "team_members",
         "update stg_team_members set autodesk_id = 'U7' where role = 'user'",
-        "stg_team_members.autodesk_id: 1 x unknown stg_users reference",
+        ("stg_team_members", "autodesk_id", REL),
         id="unknown-member",
     ),
     pytest.param(
-        "usage",
         "drop table stg_users",
-        "stg_usage_quality failed: not checked: stg_users: could not be checked"
-        " (main.stg_users does not exist)",
+        ("stg_usage", "autodesk_id", REL),
         id="missing-referenced-table",
     ),
     pytest.param(
-        "usage",
         "alter table stg_usage drop column version",
-        "stg_usage: could not be checked (main.stg_usage has no column version)",
+        ("stg_usage", "version", "not_null"),
         id="missing-column",
+    ),
+    pytest.param(
+        "drop table stg_usage",
+        ("stg_usage", "usage_id", "unique"),
+        id="missing-table",
     ),
 ]
 
 
-@pytest.mark.parametrize(("entity", "statement", "expected"), BAD_STAGED)
-def test_staged_table_fails_naming_the_rule(open_staged, entity, statement, expected):
-    outcome = check_staged_table(open_staged(statement), BY_NAME[entity])
-    assert not outcome.passed
-    assert outcome.blocking
-    assert outcome.message.startswith(f"stg_{entity}_quality failed: ")
-    assert expected in outcome.message
+@pytest.mark.parametrize(("statement", "expected"), BAD_STAGED)
+def test_staged_fault_fails_its_dbt_test(open_staged, dbt_tests, statement, expected):
+    assert expected in failing_tests(open_staged(statement), dbt_tests, _staged_keys(dbt_tests))
 
 
-def test_missing_staged_table_fails(open_staged):
-    outcome = check_staged_table(open_staged("drop table stg_usage"), BY_NAME["usage"])
-    assert not outcome.passed
-    assert outcome.blocking
-    assert "main.stg_usage does not exist" in outcome.message
-
-
-def test_staged_batches_keep_repeated_keys_together(open_staged):
-    """Batches by key hash: every duplicate is found however small the batches."""
-    con = open_staged(
-        "insert into stg_usage select * replace (tokens + 1 as tokens) from stg_usage"
-        " where usage_id in ('u003', 'u030', 'u047', 'u090')",
-        "update stg_usage set tokens = -1 where usage_id in ('u011', 'u055')",
+def test_staged_failure_rows_name_the_offending_key(open_staged, dbt_tests):
+    con = open_staged("update stg_usage set team_id = 'T9' where usage_id in ('u001', 'u002')")
+    rows = dbt_test_rows(con, dbt_tests[("stg_usage", "team_id", REL)])
+    assert sorted(r["from_field"] for r in rows) == ["T9", "T9"]
+    (dup,) = dbt_test_rows(
+        open_staged(
+            "insert into stg_usage select * replace (99 as tokens) from stg_usage"
+            " where usage_id = 'u007'"
+        ),
+        dbt_tests[("stg_usage", "usage_id", "unique")],
     )
-    whole = check_staged_table(con, BY_NAME["usage"])
-    batched = check_staged_table(con, BY_NAME["usage"], batch_rows=10)
-    assert (whole.stats["batches"], batched.stats["batches"]) == (1, 11)  # 103 rows
-    assert [(f.target, f.unexpected_count) for f in batched.failures] == [
-        ("stg_usage.usage_id", 8),
-        ("stg_usage.tokens", 2),
-    ]
-    assert [(f.target, f.unexpected_count) for f in whole.failures] == [
-        (f.target, f.unexpected_count) for f in batched.failures
-    ]
+    assert dup == {"unique_field": "u007", "n_records": 2}
 
 
 # ---------------------------------------------------------------- reject gate
@@ -650,12 +743,35 @@ def test_reject_gate_threshold_from_environment(open_raw, monkeypatch):
 # ---------------------------------------------------------------- reports
 
 AS_OF = date(2026, 3, 31)
-OTHER_AS_OF = date(2026, 3, 30)
 # Per active team: range_order -> {product: {user: tokens}}; T2 has no usage in range 1.
 USAGE_BY_RANGE = {
     "T1": {r: {"AutoCAD": {"h1": 10 * r, "h2": 3}, "Revit": {"h1": 7}} for r in range(1, 6)},
     "T2": {1: {}, **{r: {"Maya": {"h3": 100 + r}} for r in range(2, 6)}},
 }
+# Range 1 is D-29..D; ranges 2..5 end on D-31 and start 60 days further back each, so that
+# D-30 and D-364 lie in no range.
+RANGE_DATES = {
+    1: (AS_OF - timedelta(days=29), AS_OF),
+    **{
+        r: (AS_OF - timedelta(days=30 + 60 * (r - 1)), AS_OF - timedelta(days=31))
+        for r in (2, 3, 4, 5)
+    },
+}
+
+
+def _range_total(team: str, r: int) -> int:
+    return sum(t for users in USAGE_BY_RANGE[team][r].values() for t in users.values())
+
+
+def _tokens_by_day(team: str) -> dict[date, int]:
+    """Days with tokens: each range's total falls on days inside it (and 50 on D-30, outside)."""
+    past_30 = _range_total(team, 1)
+    days = {AS_OF: past_30 - past_30 // 3, AS_OF - timedelta(days=29): past_30 // 3}
+    days[AS_OF - timedelta(days=30)] = 50
+    days[AS_OF - timedelta(days=31)] = _range_total(team, 2)
+    for r in (3, 4, 5):  # a range's own first day lies in it and in every longer range only
+        days[RANGE_DATES[r][0]] = _range_total(team, r) - _range_total(team, r - 1)
+    return days
 
 
 def build_reports(path, *statements: str) -> None:
@@ -684,7 +800,8 @@ def build_reports(path, *statements: str) -> None:
     )
     con.execute(
         "create table rpt_time_ranges (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
-        " time_range VARCHAR, total_tokens_used BIGINT)"
+        " time_range VARCHAR, start_date DATE, end_date DATE, total_tokens_used BIGINT,"
+        " products_used BIGINT, total_users BIGINT)"
     )
     con.execute(
         "create table rpt_by_product (team_id VARCHAR, as_of_date DATE, range_order INTEGER,"
@@ -698,42 +815,49 @@ def build_reports(path, *statements: str) -> None:
         "create table fct_usage (usage_id VARCHAR, team_id VARCHAR, tokens BIGINT,"
         " allocated_tokens BIGINT, unallocated_tokens BIGINT)"
     )
-    for as_of in (AS_OF, OTHER_AS_OF):
-        for team, ranges in USAGE_BY_RANGE.items():
+    for team, ranges in USAGE_BY_RANGE.items():
+        con.execute(
+            "insert into rpt_summary values (?, ?, ?, 5, 100, 20, -8, 12)", [team, AS_OF, team]
+        )
+        con.execute(
+            "insert into rpt_subscriptions values (?, ?, ?, 'Active', 5, 100, 0)",
+            [team, AS_OF, f"S-{team}"],
+        )
+        con.execute(
+            "insert into rpt_tokens_by_day select ?, ?, ?::date - i::int, 0 from range(365) t(i)",
+            [team, AS_OF, AS_OF],
+        )
+        for day, tokens in _tokens_by_day(team).items():
             con.execute(
-                "insert into rpt_summary values (?, ?, ?, 5, 100, 20, -8, 12)", [team, as_of, team]
+                "update rpt_tokens_by_day set tokens_used = ? where team_id = ? and usage_date = ?",
+                [tokens, team, day],
             )
-            con.execute(
-                "insert into rpt_subscriptions values (?, ?, ?, 'Active', 5, 100, 0)",
-                [team, as_of, f"S-{team}"],
-            )
-            # 365 days, the Past 30 days total on D and D-29, more tokens on D-30 (outside)
-            past_30 = sum(t for users in ranges[1].values() for t in users.values())
-            con.execute(
-                "insert into rpt_tokens_by_day select ?, ?, ?::date - i::int,"
-                " case i when 0 then ? when 29 then ? when 30 then 50 else 0 end"
-                " from range(365) t(i)",
-                [team, as_of, as_of, past_30 - past_30 // 3, past_30 // 3],
-            )
-            for r, products in ranges.items():
-                total = sum(t for users in products.values() for t in users.values())
+        for r, products in ranges.items():
+            by_user: dict[str, int] = {}
+            for product, users in products.items():
                 con.execute(
-                    "insert into rpt_time_ranges values (?, ?, ?, ?, ?)",
-                    [team, as_of, r, "Past 30 days" if r == 1 else f"range {r}", total],
+                    "insert into rpt_by_product values (?, ?, ?, ?, ?)",
+                    [team, AS_OF, r, product, sum(users.values())],
                 )
-                by_user: dict[str, int] = {}
-                for product, users in products.items():
-                    con.execute(
-                        "insert into rpt_by_product values (?, ?, ?, ?, ?)",
-                        [team, as_of, r, product, sum(users.values())],
-                    )
-                    for user, tokens in users.items():
-                        by_user[user] = by_user.get(user, 0) + tokens
-                for user, tokens in by_user.items():
-                    con.execute(
-                        "insert into rpt_by_user values (?, ?, ?, ?, ?)",
-                        [team, as_of, r, user, tokens],
-                    )
+                for user, tokens in users.items():
+                    by_user[user] = by_user.get(user, 0) + tokens
+            for user, tokens in by_user.items():
+                con.execute(
+                    "insert into rpt_by_user values (?, ?, ?, ?, ?)", [team, AS_OF, r, user, tokens]
+                )
+            con.execute(
+                "insert into rpt_time_ranges values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    team,
+                    AS_OF,
+                    r,
+                    "Past 30 days" if r == 1 else f"range {r}",
+                    *RANGE_DATES[r],
+                    _range_total(team, r),
+                    len(products),
+                    len(by_user),
+                ],
+            )
     con.execute("insert into fct_usage values ('u1', 'T1', 10, 10, 0), ('u2', 'T2', 4, 4, 0)")
     for statement in statements:
         con.execute(statement)
@@ -745,7 +869,7 @@ def open_reports(tmp_path):
     opened = []
 
     def _open(*statements: str) -> duckdb.DuckDBPyConnection:
-        path = tmp_path / f"rpt{len(opened)}.duckdb"
+        path = _case_path(tmp_path, "rpt")
         build_reports(path, *statements)
         con = duckdb.connect(str(path), read_only=True)
         opened.append(con)
@@ -756,192 +880,165 @@ def open_reports(tmp_path):
         con.close()
 
 
-def test_reports_pass_on_consistent_models(open_reports):
-    outcomes = check_reports(open_reports(), AS_OF)
-    assert [o.name for o in outcomes] == [
-        "report_balances_non_negative",
-        "report_summary_one_row_per_team",
-        "report_time_ranges_complete",
-        "report_reconciliation",
-    ]
-    assert all(o.passed for o in outcomes), [o.message for o in outcomes]
-    assert outcomes[3].message == "report_reconciliation: 10 team ranges and 2 teams reconcile"
+# The dbt tests that hold the report rules: balances never negative, one Summary row per active
+# team, the five time ranges, and the reconciliation identities.
+SUBS_REMAINING = ("rpt_subscriptions", "tokens_remaining", "accepted_range")
+SUBS_EXPIRED = ("rpt_subscriptions", "tokens_expired", "accepted_range")
+SUMMARY_REMAINING = ("rpt_summary", "tokens_remaining", "accepted_range")
+SUMMARY_ROWS = ("rpt_summary", None, "rows_per_active_team")
+SUMMARY_UNIQUE = ("rpt_summary", None, "unique_combination")
+RANGE_ROWS = ("rpt_time_ranges", None, "rows_per_active_team")
+RANGE_UNIQUE = ("rpt_time_ranges", None, "unique_combination")
+RANGE_ORDERS = ("rpt_time_ranges", "range_order", "accepted_values")
+NET = ("rpt_summary", None, "expression_is_true")
+SUMMARY_VS_PACKS = ("assert_report_summary_matches_subscriptions", None, SINGULAR)
+RANGE_TOTALS = ("assert_report_range_totals_reconcile", None, SINGULAR)
+REPORT_RULES = [
+    SUBS_REMAINING,
+    SUBS_EXPIRED,
+    SUMMARY_REMAINING,
+    SUMMARY_ROWS,
+    SUMMARY_UNIQUE,
+    RANGE_ROWS,
+    RANGE_UNIQUE,
+    RANGE_ORDERS,
+    NET,
+    SUMMARY_VS_PACKS,
+    RANGE_TOTALS,
+]
 
 
-@pytest.mark.parametrize(
-    ("statement", "expected"),
-    [
-        (
-            f"update rpt_subscriptions set tokens_remaining = -1 where team_id = 'T2'"
-            f" and as_of_date = '{AS_OF}'",
-            "rpt_subscriptions.tokens_remaining: 1 x negative"
-            " (e.g. team_id=T2 subscription_id=S-T2 tokens_remaining=-1)",
-        ),
-        (
-            f"update rpt_subscriptions set tokens_expired = -3 where as_of_date = '{AS_OF}'",
-            "rpt_subscriptions.tokens_expired: 2 x negative",
-        ),
-        (
-            f"update rpt_summary set tokens_remaining = -7 where team_id = 'T1'"
-            f" and as_of_date = '{AS_OF}'",
-            "rpt_summary.tokens_remaining: 1 x negative (e.g. team_id=T1",
-        ),
-    ],
-    ids=["subscription-remaining", "subscription-expired", "summary-remaining"],
-)
-def test_negative_balances_fail(open_reports, statement, expected):
-    outcome = check_balances(open_reports(statement), AS_OF)
-    assert not outcome.passed
-    assert expected in outcome.message
+def test_reports_pass_on_consistent_models(open_reports, dbt_tests):
+    assert failing_tests(open_reports(), dbt_tests, REPORT_RULES) == set()
 
 
-def test_negative_balance_of_another_as_of_date_is_ignored(open_reports):
-    con = open_reports(
-        f"update rpt_summary set tokens_remaining = -7 where as_of_date = '{OTHER_AS_OF}'"
-    )
-    assert check_balances(con, AS_OF).passed
+def _update(table: str, assignment: str, where: str) -> str:
+    return f"update {table} set {assignment} where {where}"
 
 
-@pytest.mark.parametrize(
-    ("statement", "expected"),
-    [
-        (
-            f"insert into rpt_summary select * from rpt_summary where team_id = 'T1'"
-            f" and as_of_date = '{AS_OF}'",
-            "team_id=T1 summary_rows=2 expected_rows=1",
-        ),
-        (
-            f"delete from rpt_summary where team_id = 'T2' and as_of_date = '{AS_OF}'",
-            "team_id=T2 summary_rows=0 expected_rows=1",
-        ),
-        (
-            f"insert into rpt_summary values ('T3', '{AS_OF}', 'Three', 0, 0, 0, 0, 0)",
-            "team_id=T3 summary_rows=1 expected_rows=0",
-        ),
-    ],
-    ids=["two-rows", "missing-row", "merged-team-row"],
-)
-def test_summary_rows_fail(open_reports, statement, expected):
-    outcome = check_summary_rows(open_reports(statement), AS_OF)
-    assert not outcome.passed
-    assert "rpt_summary: 1 x teams without exactly one row per active team" in outcome.message
-    assert expected in outcome.message
-
-
-def test_time_ranges_fail_when_a_range_is_missing_or_repeated(open_reports):
-    con = open_reports(
-        f"delete from rpt_time_ranges where team_id = 'T2' and range_order = 3"
-        f" and as_of_date = '{AS_OF}'",
-        f"insert into rpt_time_ranges values ('T1', '{AS_OF}', 5, 'dup', 0)",
-    )
-    outcome = check_time_ranges(con, AS_OF)
-    assert not outcome.passed
-    assert "rpt_time_ranges: 2 x teams without exactly the 5 ranges" in outcome.message
-    assert "team_id=T1 range_orders=1,2,3,4,5,5" in outcome.message
-    assert "team_id=T2 range_orders=1,2,4,5" in outcome.message
-
-
-def test_reconciliation_mismatch_fails_naming_team_and_range(open_reports):
-    con = open_reports(
-        f"update rpt_by_product set total_tokens_used = total_tokens_used + 1"
-        f" where team_id = 'T1' and range_order = 2 and product = 'Revit'"
-        f" and as_of_date = '{AS_OF}'"
-    )
-    outcome = check_reconciliation(con, AS_OF)
-    assert not outcome.passed
-    (failure,) = outcome.failures
-    assert failure.target == "rpt_by_product"
-    expected_total = 10 * 2 + 3 + 7  # T1, range 2: AutoCAD h1 + h2, Revit h1
-    assert failure.rows == (
-        {
-            "team_id": "T1",
-            "range_order": 2,
-            "by_product_total": expected_total + 1,
-            "time_ranges_total": expected_total,
-        },
-    )
-    assert "rpt_by_product: 1 x total differs from Time ranges" in outcome.message
-
-
-def test_reconciliation_by_user_rows_without_time_range_fail(open_reports):
-    con = open_reports(f"insert into rpt_by_user values ('T3', '{AS_OF}', 1, 'h9', 4)")
-    outcome = check_reconciliation(con, AS_OF)
-    assert not outcome.passed
-    assert [f.target for f in outcome.failures] == ["rpt_by_user"]
-    assert "team_id=T3 range_order=1 by_user_total=4" in outcome.message
-
-
-T1_PAST_30 = 10 * 1 + 3 + 7  # T1, range 1: AutoCAD h1 + h2, Revit h1 (T2 used nothing)
 D_MINUS = {n: AS_OF - timedelta(days=n) for n in (29, 30, 364)}
 
+BAD_REPORTS = [
+    pytest.param(
+        _update("rpt_subscriptions", "tokens_remaining = -1", "team_id = 'T2'"),
+        {SUBS_REMAINING, SUMMARY_VS_PACKS},
+        id="subscription-remaining",
+    ),
+    pytest.param(
+        "update rpt_subscriptions set tokens_expired = -3",
+        {SUBS_EXPIRED},
+        id="subscription-expired",
+    ),
+    pytest.param(
+        _update("rpt_summary", "tokens_remaining = -7", "team_id = 'T1'"),
+        {SUMMARY_REMAINING, SUMMARY_VS_PACKS},
+        id="summary-remaining",
+    ),
+    pytest.param(
+        "insert into rpt_summary select * from rpt_summary where team_id = 'T1'",
+        {SUMMARY_ROWS, SUMMARY_UNIQUE},
+        id="two-summary-rows",
+    ),
+    pytest.param(
+        "delete from rpt_summary where team_id = 'T2'",
+        {SUMMARY_ROWS, SUMMARY_VS_PACKS},
+        id="missing-summary-row",
+    ),
+    pytest.param(
+        f"insert into rpt_summary values ('T3', '{AS_OF}', 'Three', 0, 0, 0, 0, 0)",
+        {SUMMARY_ROWS},
+        id="merged-team-summary-row",
+    ),
+    pytest.param(
+        "delete from rpt_time_ranges where team_id = 'T2' and range_order = 3;"
+        " insert into rpt_time_ranges select * replace (0 as total_tokens_used)"
+        " from rpt_time_ranges where team_id = 'T1' and range_order = 5",
+        {RANGE_ROWS, RANGE_UNIQUE, RANGE_TOTALS},
+        id="range-missing-and-repeated",
+    ),
+    pytest.param(
+        "update rpt_time_ranges set range_order = 6 where team_id = 'T1' and range_order = 5",
+        {RANGE_ORDERS, RANGE_TOTALS},
+        id="range-order-outside-1-5",
+    ),
+    pytest.param(
+        "update rpt_by_product set total_tokens_used = total_tokens_used + 1"
+        " where team_id = 'T1' and range_order = 2 and product = 'Revit'",
+        {RANGE_TOTALS},
+        id="by-product-vs-time-ranges",
+    ),
+    pytest.param(
+        f"insert into rpt_by_user values ('T3', '{AS_OF}', 1, 'h9', 4)",
+        {RANGE_TOTALS},
+        id="by-user-rows-without-time-range",
+    ),
+    pytest.param(
+        _update("rpt_subscriptions", "tokens_used = 6", "team_id = 'T1'"),
+        {SUMMARY_VS_PACKS},
+        id="used-vs-subscriptions",
+    ),
+    pytest.param(
+        f"insert into rpt_subscriptions values ('T2', '{AS_OF}', 'X-T2', 'Expired', 0, 4, 0)",
+        {SUMMARY_VS_PACKS},
+        id="remaining-of-expired-pack",
+    ),
+    pytest.param(
+        _update("rpt_summary", "tokens_remaining = 90", "team_id = 'T1'"),
+        {SUMMARY_VS_PACKS},
+        id="remaining-vs-subscriptions",
+    ),
+    pytest.param(
+        _update(
+            "rpt_tokens_by_day",
+            "tokens_used = tokens_used + 1",
+            f"team_id = 'T1' and usage_date = '{D_MINUS[29]}'",
+        ),
+        {RANGE_TOTALS},
+        id="by-day-vs-past-30-days",
+    ),
+    pytest.param(
+        _update("rpt_summary", "tokens_net = 28", "team_id = 'T2'"),
+        {NET},
+        id="net-vs-added-removed",
+    ),
+]
 
-def _as_of(table: str, assignment: str, where: str) -> str:
-    return f"update {table} set {assignment} where {where} and as_of_date = '{AS_OF}'"
+
+@pytest.mark.parametrize(("statement", "expected"), BAD_REPORTS)
+def test_report_fault_fails_its_dbt_tests(open_reports, dbt_tests, statement, expected):
+    assert failing_tests(open_reports(statement), dbt_tests, REPORT_RULES) == expected
 
 
 @pytest.mark.parametrize(
     "statement",
     [
         f"insert into rpt_subscriptions values ('T1', '{AS_OF}', 'X-T1', 'Expired', 7, 0, 3)",
-        _as_of("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[30]}'"),
-        _as_of("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[364]}'"),
-        "update rpt_summary set tokens_net = 0, tokens_used = 1"
-        f" where as_of_date = '{OTHER_AS_OF}'",
+        _update("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[30]}'"),
+        _update("rpt_tokens_by_day", "tokens_used = 99", f"usage_date = '{D_MINUS[364]}'"),
     ],
-    ids=["expired-pack-used", "day-before-30-days", "first-day", "other-date"],
+    ids=["expired-pack-used", "day-outside-every-range", "first-day"],
 )
-def test_team_identities_hold(open_reports, statement):
-    """Usage of non-active packs and days outside D-29..D do not enter the identities."""
-    outcome = check_reconciliation(open_reports(statement), AS_OF)
-    assert outcome.passed, outcome.message
+def test_team_identities_hold(open_reports, dbt_tests, statement):
+    """Usage of non-active packs and days outside every range do not enter the identities."""
+    assert failing_tests(open_reports(statement), dbt_tests, REPORT_RULES) == set()
 
 
-@pytest.mark.parametrize(
-    ("statement", "target", "row"),
-    [
-        pytest.param(
-            _as_of("rpt_subscriptions", "tokens_used = 6", "team_id = 'T1'"),
-            "rpt_summary.tokens_used",
-            {"team_id": "T1", "summary_tokens_used": 5, "active_packs_tokens_used": 6},
-            id="used-vs-subscriptions",
-        ),
-        pytest.param(
-            f"insert into rpt_subscriptions values ('T2', '{AS_OF}', 'X-T2', 'Expired', 0, 4, 0)",
-            "rpt_summary.tokens_remaining",
-            {"team_id": "T2", "summary_tokens_remaining": 100, "packs_tokens_remaining": 104},
-            id="remaining-of-expired-pack",
-        ),
-        pytest.param(
-            _as_of("rpt_summary", "tokens_remaining = 90", "team_id = 'T1'"),
-            "rpt_summary.tokens_remaining",
-            {"team_id": "T1", "summary_tokens_remaining": 90, "packs_tokens_remaining": 100},
-            id="remaining-vs-subscriptions",
-        ),
-        pytest.param(
-            _as_of(
-                "rpt_tokens_by_day",
-                "tokens_used = tokens_used + 1",
-                f"team_id = 'T1' and usage_date = '{D_MINUS[29]}'",
-            ),
-            "rpt_tokens_by_day",
-            {"team_id": "T1", "tokens_by_day_last_30": T1_PAST_30 + 1},
-            id="by-day-vs-past-30-days",
-        ),
-        pytest.param(
-            _as_of("rpt_summary", "tokens_net = 28", "team_id = 'T2'"),
-            "rpt_summary.tokens_net",
-            {"team_id": "T2", "tokens_net": 28, "tokens_added_plus_removed": 20 - 8},
-            id="net-vs-added-removed",
-        ),
-    ],
-)
-def test_team_identity_broken_fails_naming_the_team(open_reports, statement, target, row):
-    outcome = check_reconciliation(open_reports(statement), AS_OF)
-    assert not outcome.passed and outcome.blocking
-    (failure,) = outcome.failures
-    assert failure.target == target
-    (offending,) = failure.rows
-    assert row.items() <= offending.items()
+def test_report_failure_rows_name_team_and_range(open_reports, dbt_tests):
+    con = open_reports(
+        "update rpt_by_product set total_tokens_used = total_tokens_used + 1"
+        " where team_id = 'T1' and range_order = 2 and product = 'Revit'"
+    )
+    (row,) = dbt_test_rows(con, dbt_tests[RANGE_TOTALS])
+    expected_total = 10 * 2 + 3 + 7  # T1, range 2: AutoCAD h1 + h2, Revit h1
+    assert (row["team_id"], row["range_order"]) == ("T1", 2)
+    assert (row["by_product_tokens"], row["total_tokens_used"]) == (
+        expected_total + 1,
+        expected_total,
+    )
+    (row,) = dbt_test_rows(
+        open_reports("delete from rpt_summary where team_id = 'T2'"), dbt_tests[SUMMARY_ROWS]
+    )
+    assert row == {"team_id": "T2", "row_count": 0, "expected_rows": 1}
 
 
 # ---------------------------------------------------------------- warnings

@@ -10,6 +10,7 @@ from orchestration.defs import checks as quality
 from orchestration.defs.assets.gate import gate_failures
 from orchestration.defs.assets.ingest import RAW_ENTITIES
 from orchestration.defs.config import AS_OF_TAG
+from orchestration.defs.pools import WRITER_POOL
 from orchestration.defs.resources import RejectGateResource, WarehouseResource
 from orchestration.defs.run_events import ingested_deliveries
 from tests.checks_support import D0, D1, build_raw
@@ -136,16 +137,51 @@ def test_only_failing_deliveries_are_held(raw_runs):
     )
 
 
-def test_staged_checks_block_the_report_checks_and_so_the_release():
+def test_raw_checks_are_blocking_and_every_check_only_reads():
+    """The raw suites and the gate block; the gate asset writes, the check ops only read."""
     from orchestration.defs.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    staged = {
+    specs = {
         (key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
         for key in graph.asset_check_keys
-        if key.asset_key.path[0] == "staging" and key.name.endswith("_quality")
+        if key.name.endswith("_quality") or key.name == "reject_rate_gate"
     }
-    assert staged == {(f"staging/stg_{e}", f"stg_{e}_quality"): True for e in RAW_ENTITIES}
-    deps = defs.resolve_job_def("refresh_job").graph.dependency_structure
-    upstream = deps.input_to_upstream_outputs_for_node("report_quality").values()
-    assert "staged_quality" in {output.node.name for outputs in upstream for output in outputs}
+
+    assert specs == {
+        **{(f"raw/{e}", f"raw_{e}_quality"): True for e in RAW_ENTITIES},
+        ("raw/quarantine", "reject_rate_gate"): True,
+    }
+    graph = defs.resolve_job_def("refresh_job").graph
+    writers = {
+        node.name for node in graph.nodes if getattr(node.definition, "pool", None) == WRITER_POOL
+    }
+    assert gate_failures.op.name in writers
+    assert not writers & {c.node_def.name for c in quality.QUALITY_CHECKS}
+
+
+def test_staged_and_report_rules_are_blocking_dbt_checks():
+    """Every staged table and the reports the old suites covered carry blocking dbt tests."""
+    from orchestration.defs.assets.warehouse import warehouse_models
+
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec.blocking
+        for spec in warehouse_models.check_specs
+    }
+    for entity in RAW_ENTITIES:
+        staged = {
+            name for (asset, name), blocking in specs.items() if asset == f"staging/stg_{entity}"
+        }
+        assert staged and all(specs[(f"staging/stg_{entity}", n)] for n in staged), entity
+    for asset, prefix in [
+        ("reports/rpt_summary", "rows_per_active_team_"),
+        ("reports/rpt_time_ranges", "rows_per_active_team_"),
+        ("reports/rpt_summary", "rpt_summary_net_is_added_plus_removed"),
+        ("reports/rpt_summary", "assert_report_summary_matches_subscriptions"),
+        ("reports/rpt_time_ranges", "assert_report_range_totals_reconcile"),
+        ("reports/rpt_subscriptions", "accepted_range_rpt_subscriptions_tokens_remaining"),
+    ]:
+        assert any(a == asset and n.startswith(prefix) and b for (a, n), b in specs.items()), (
+            asset,
+            prefix,
+        )

@@ -440,28 +440,18 @@ def test_failing_blocking_check_stops_exports_and_keeps_delivered_files(
     assert {p: p.read_bytes() for p in exports.rglob("*.xlsx")} == delivered
 
 
-def test_failing_staged_check_withholds_the_release_and_every_export(
-    built, tmp_path, monkeypatch, capsys
-):
-    import dataclasses
-
-    from orchestration.defs import checks as quality
-
+def test_failing_staged_check_withholds_the_release_and_every_export(built, tmp_path, capsys):
+    """A staged rule (a dbt test) broken by data the raw suites no longer judge blocks the run."""
     landing, warehouse, exports = _copy_of(built, tmp_path)
     delivered = {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()}
-    real = quality.check_staged_layer
-
-    def usage_fails(con):
-        return [
-            dataclasses.replace(o, passed=False, message="stg_usage_quality failed: planted")
-            if o.name == "stg_usage_quality"
-            else o
-            for o in real(con)
-        ]
-
-    monkeypatch.setattr(quality, "check_staged_layer", usage_fails)
+    with duckdb.connect(str(warehouse)) as con:
+        user, email = con.execute(
+            "select autodesk_id, email from raw.users order by autodesk_id limit 1"
+        ).fetchone()
+        con.execute("update raw.users set email = null where autodesk_id = ?", [user])
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 1
-    assert "check stg_usage_quality on staging/stg_usage failed: " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not_null_stg_users_email" in err, err
     assert not wh.release_path(warehouse).exists(), "reports of a failed build are not released"
     assert {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()} == delivered
     team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
@@ -469,7 +459,8 @@ def test_failing_staged_check_withholds_the_release_and_every_export(
     assert main([*export, "--warehouse", str(warehouse), "--exports", str(exports)]) == 1
     assert "no checked reports" in capsys.readouterr().err
 
-    monkeypatch.setattr(quality, "check_staged_layer", real)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update raw.users set email = ? where autodesk_id = ?", [email, user])
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 0
     assert wh.released_as_of(warehouse).isoformat() == "2026-01-24"
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_support import create_raw_warehouse, failures, query, run_dbt
+from dbt_support import MODELS_AND_SEEDS, create_raw_warehouse, failures, query, run_dbt
 
 MID_MONTH, MONTH_END = "2026-11-27", "2026-11-30"
 DELIVERIES = ["2026-11-26", "2026-11-27", "2026-11-30"]
@@ -159,7 +159,7 @@ RPT_MODELS = [
 def _build(warehouse: Path, as_of: str) -> dict[str, list[dict[str, Any]]]:
     """Run the report models and every mart, then every test on the report models."""
     select = ["--select", "+path:models/reports", "+fct_usage_allocation"]
-    built = run_dbt(warehouse, as_of, "run", select)
+    built = run_dbt(warehouse, as_of, "build", [*MODELS_AND_SEEDS, *select])
     assert built.success, failures(built)
     tested = run_dbt(warehouse, as_of, "test", ["--select", "path:models/reports"])
     assert tested.success, failures(tested)

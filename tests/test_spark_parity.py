@@ -107,11 +107,16 @@ def _ingest(landing: Path, warehouse: Path) -> None:
 
 
 def _dbt_run(root: Path, name: str, env: dict[str, str]) -> None:
-    """``dbt run`` as of D in a subprocess (dbt-duckdb keeps its file open in-process)."""
+    """The models and seeds (``dbt build`` without tests) as of D, in a subprocess
+    (dbt-duckdb keeps its file open in-process); ``dbt run`` would load no seed."""
     target = root / f"{name}_target"
     command = [
         str(Path(sys.executable).with_name("dbt")),
-        "run",
+        "build",
+        "--resource-type",
+        "model",
+        "--resource-type",
+        "seed",
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",

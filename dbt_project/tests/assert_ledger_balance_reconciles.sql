@@ -6,7 +6,7 @@ with ledger as (
         subscription_id,
         sum(tokens) as tokens_in
     from {{ ref('fct_token_ledger') }}
-    group by team_id, subscription_id
+    group by all
 ),
 
 drawn as (
@@ -15,7 +15,7 @@ drawn as (
         subscription_id,
         sum(tokens_drawn) as tokens_drawn
     from {{ ref('fct_usage_allocation') }}
-    group by team_id, subscription_id
+    group by all
 )
 
 select

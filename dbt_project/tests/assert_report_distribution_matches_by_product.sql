@@ -7,7 +7,7 @@ with distribution as (
         product,
         sum(users) as user_count
     from {{ ref('rpt_token_distribution') }}
-    group by team_id, range_order, product
+    group by all
 ),
 
 product_users as (
@@ -18,7 +18,7 @@ product_users as (
         count(*) as user_count,
         sum(total_tokens_used) as tokens
     from {{ ref('rpt_product_users') }}
-    group by team_id, range_order, product
+    group by all
 )
 
 select

@@ -1,5 +1,7 @@
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_time_ranges'}}}) }}
 -- Per team and time range, the total tokens agree across Time ranges, By product, By user and
 -- (for ranges within the last 365 days) Tokens by day; product and user counts agree too.
+-- By product or By user rows of a team and range that Time ranges lacks are returned as well.
 with by_product as (
     select
         team_id,
@@ -7,7 +9,7 @@ with by_product as (
         sum(total_tokens_used) as tokens,
         count(*) as products
     from {{ ref('rpt_by_product') }}
-    group by team_id, range_order
+    group by all
 ),
 
 by_user as (
@@ -17,7 +19,7 @@ by_user as (
         sum(total_tokens_used) as tokens,
         count(*) as user_count
     from {{ ref('rpt_by_user') }}
-    group by team_id, range_order
+    group by all
 ),
 
 by_day as (
@@ -31,7 +33,7 @@ by_day as (
             ranges.team_id = by_date.team_id
             and by_date.usage_date between ranges.start_date and ranges.end_date
     where ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
-    group by ranges.team_id, ranges.range_order
+    group by all
 )
 
 select
@@ -57,3 +59,31 @@ where
         ranges.start_date >= {{ date_add_days('ranges.as_of_date', -364) }}
         and ranges.total_tokens_used <> coalesce(by_day.tokens, 0)
     )
+union all
+select
+    orphans.team_id,
+    orphans.range_order,
+    null as total_tokens_used,
+    orphan_products.tokens as by_product_tokens,
+    orphan_users.tokens as by_user_tokens,
+    null as by_day_tokens
+from (
+    select
+        team_id,
+        range_order
+    from by_product
+    union
+    select
+        team_id,
+        range_order
+    from by_user
+) as orphans
+left join {{ ref('rpt_time_ranges') }} as ranges
+    on orphans.team_id = ranges.team_id and orphans.range_order = ranges.range_order
+left join by_product as orphan_products
+    on
+        orphans.team_id = orphan_products.team_id
+        and orphans.range_order = orphan_products.range_order
+left join by_user as orphan_users
+    on orphans.team_id = orphan_users.team_id and orphans.range_order = orphan_users.range_order
+where ranges.team_id is null

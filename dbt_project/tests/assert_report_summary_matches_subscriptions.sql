@@ -1,22 +1,24 @@
--- Summary tokens used / remaining equal the sums over the team's Active Subscriptions rows.
-with active_packs as (
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_summary'}}}) }}
+-- Per team, Summary tokens used = the tokens used of its Active Subscriptions rows, and
+-- Summary tokens remaining = the tokens remaining of all its Subscriptions rows (only Active
+-- packs may hold any). A team on one side only counts as 0 on the other.
+with packs as (
     select
         team_id,
-        sum(tokens_used) as tokens_used,
+        sum(case when status = 'Active' then tokens_used else 0 end) as tokens_used,
         sum(tokens_remaining) as tokens_remaining
     from {{ ref('rpt_subscriptions') }}
-    where status = 'Active'
     group by team_id
 )
 
 select
-    summary_rows.team_id,
+    coalesce(summary_rows.team_id, packs.team_id) as team_id,
     summary_rows.tokens_used,
     summary_rows.tokens_remaining,
-    active_packs.tokens_used as subscriptions_used,
-    active_packs.tokens_remaining as subscriptions_remaining
+    packs.tokens_used as subscriptions_used,
+    packs.tokens_remaining as subscriptions_remaining
 from {{ ref('rpt_summary') }} as summary_rows
-left join active_packs on summary_rows.team_id = active_packs.team_id
+full outer join packs on summary_rows.team_id = packs.team_id
 where
-    summary_rows.tokens_used <> coalesce(active_packs.tokens_used, 0)
-    or summary_rows.tokens_remaining <> coalesce(active_packs.tokens_remaining, 0)
+    coalesce(summary_rows.tokens_used, 0) <> coalesce(packs.tokens_used, 0)
+    or coalesce(summary_rows.tokens_remaining, 0) <> coalesce(packs.tokens_remaining, 0)

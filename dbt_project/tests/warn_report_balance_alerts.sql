@@ -37,4 +37,4 @@ select
     count(*) as teams,
     {{ report_sorted_join('team_id') }} as team_ids
 from team_alerts
-group by alert_order, alert
+group by all

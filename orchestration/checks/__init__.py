@@ -1,4 +1,8 @@
-"""Great Expectations data-quality checks of the raw layer, the reports and warnings.
+"""Great Expectations data-quality checks of the raw layer, the reject-rate gate and warnings.
+
+Every rule expressible over the dbt models (staged keys, nulls, accepted values,
+references, report identities and row shapes) is a dbt test instead, surfaced by
+dagster-dbt as an asset check.
 
 Suites are defined in code and validated with an ephemeral GX context on
 pandas frames read from a (read-only) DuckDB connection. Every check returns a
@@ -10,26 +14,14 @@ from orchestration.checks.advisories import check_freshness, check_unallocated_t
 from orchestration.checks.outcome import CheckOutcome, FailedExpectation
 from orchestration.checks.raw_suites import check_raw_layer, check_raw_table, raw_check_name
 from orchestration.checks.reject_gate import check_reject_rate, reject_rates
-from orchestration.checks.report_suites import (
-    check_balances,
-    check_reconciliation,
-    check_reports,
-    check_summary_rows,
-    check_time_ranges,
-)
 
 __all__ = [
     "CheckOutcome",
     "FailedExpectation",
-    "check_balances",
     "check_freshness",
     "check_raw_layer",
     "check_raw_table",
-    "check_reconciliation",
     "check_reject_rate",
-    "check_reports",
-    "check_summary_rows",
-    "check_time_ranges",
     "check_unallocated_tokens",
     "raw_check_name",
     "reject_rates",

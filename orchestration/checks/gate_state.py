@@ -8,9 +8,14 @@ when judged again. Written only by the ``raw/gate_failures`` asset; checks read 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
+
+from orchestration.checks.outcome import CheckOutcome
+from orchestration.checks.raw_suites import check_raw_layer
+from orchestration.checks.reject_gate import check_reject_rate
 
 GATE_STATE = """
 create table if not exists raw.gate_failures (
@@ -18,6 +23,16 @@ create table if not exists raw.gate_failures (
     manifest_sha256 varchar not null  -- ... in this version; a re-delivery clears it
 )
 """
+
+
+def raw_outcomes(
+    con: duckdb.DuckDBPyConnection,
+    delivery_dates: Sequence[date],
+    threshold: float | None = None,
+) -> list[CheckOutcome]:
+    """Every raw contract suite, then the reject-rate gate, judged on ``delivery_dates``."""
+    gate = check_reject_rate(con, delivery_dates, threshold)
+    return [*check_raw_layer(con, delivery_dates), gate]
 
 
 def held_deliveries(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[date]:

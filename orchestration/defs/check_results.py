@@ -8,23 +8,18 @@ specs are ``blocking``, so downstream exports do not run); warnings report ``WAR
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import dagster as dg
-import duckdb
 
 from orchestration.checks.outcome import CheckOutcome, FailedExpectation
-from orchestration.checks.raw_suites import check_raw_layer, raw_check_name
-from orchestration.checks.reject_gate import REJECT_GATE, check_reject_rate
-from orchestration.checks.staging_suites import staged_check_name, staged_table
+from orchestration.checks.raw_suites import raw_check_name
+from orchestration.checks.reject_gate import REJECT_GATE
 from orchestration.ingest.contract import ENTITIES
 
 QUARANTINE_ASSET = dg.AssetKey(["raw", "quarantine"])
 # The asset that judges the raw layer and records the failures (see defs/assets/gate.py).
 GATE_ASSET = dg.AssetKey(["raw", "gate_failures"])
 RAW_OUTCOMES = "raw_outcomes"  # its metadata: the judgement, read by the raw checks
-# The dbt staging models checked, keyed like the dbt assets (``staging/stg_usage``).
-STAGED_ASSETS = [dg.AssetKey(["staging", staged_table(e.name)]) for e in ENTITIES]
 
 
 def raw_asset_key(entity: str) -> dg.AssetKey:
@@ -75,14 +70,6 @@ def raw_check_specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def raw_outcomes(
-    con: duckdb.DuckDBPyConnection, delivery_dates: Sequence[date], threshold: float
-) -> list[CheckOutcome]:
-    """The outcome of every spec of :func:`raw_check_specs`, judged on ``delivery_dates``."""
-    gate = check_reject_rate(con, delivery_dates, threshold)
-    return [*check_raw_layer(con, delivery_dates), gate]
-
-
 def outcome_record(outcome: CheckOutcome) -> dict:
     """``outcome`` as JSON-ready metadata (see :func:`outcome_from_record`)."""
     return {
@@ -112,27 +99,6 @@ def outcome_from_record(record: dict) -> CheckOutcome:
 
 
 def raw_check_results(outcomes: Sequence[CheckOutcome]) -> list[dg.AssetCheckResult]:
-    """Results of :func:`raw_outcomes`, each on the asset of its spec."""
+    """Results of :func:`~orchestration.checks.gate_state.raw_outcomes`, on their specs' assets."""
     assets = {spec.name: spec.asset_key for spec in raw_check_specs()}
     return [asset_check_result(outcome, assets[outcome.name]) for outcome in outcomes]
-
-
-def staged_check_specs() -> list[dg.AssetCheckSpec]:
-    """Blocking specs: one quality check per staged table."""
-    return [
-        dg.AssetCheckSpec(
-            staged_check_name(entity.name),
-            asset=asset,
-            blocking=True,
-            description=f"one row per key, accepted values and references of {asset.path[-1]}",
-        )
-        for entity, asset in zip(ENTITIES, STAGED_ASSETS, strict=True)
-    ]
-
-
-def staged_check_results(outcomes: Sequence[CheckOutcome]) -> list[dg.AssetCheckResult]:
-    """Results of :func:`~orchestration.checks.staging_suites.check_staged_layer`."""
-    return [
-        asset_check_result(outcome, asset)
-        for outcome, asset in zip(outcomes, STAGED_ASSETS, strict=True)
-    ]

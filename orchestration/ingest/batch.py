@@ -440,9 +440,9 @@ def _insert_quarantine(
             "WHERE c.reason <> ''"
         )
     for (src, name), staged in b.parse_rejects.items():
-        for day in b.parsed_by(src, name):
-            if day in reports:
-                insert_parse_rejects(con, staged, day)
+        for delivery_date in b.parsed_by(src, name):
+            if delivery_date in reports:
+                insert_parse_rejects(con, staged, delivery_date)
     for entity in SNAPSHOTS:
         con.execute(
             "INSERT INTO raw.quarantine SELECT m.delivery_date, q.file, q.line, q.raw_values, "
@@ -520,7 +520,8 @@ def _ingest_batch(
     reports = _reports(con, verified, groups, b)
     if reports:
         _replace(con, reports, groups, b)
-    outcome |= {day: err for day, (_, err) in b.failures.items()} | reports
+    outcome.update({day: err for day, (_, err) in b.failures.items()})
+    outcome.update(reports)
     return outcome
 
 

@@ -21,18 +21,11 @@ products_used as (
 
 bands as (
     select
-        band_rows.band_order,
-        band_rows.band,
-        band_rows.min_tokens,
-        band_rows.max_tokens
-    from (
-        values
-        (1, '0-100', 0, 100),
-        (2, '101-500', 101, 500),
-        (3, '501-1000', 501, 1000),
-        (4, '1001-5000', 1001, 5000),
-        (5, '5001+', 5001, null)
-    ) as band_rows (band_order, band, min_tokens, max_tokens)
+        band_order,
+        band,
+        min_tokens,
+        max_tokens
+    from {{ ref('token_bands') }}
 ),
 
 counted as (

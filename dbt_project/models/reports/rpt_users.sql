@@ -41,7 +41,7 @@ select
     members.role,
     products.products_used,
     last_used.last_used
-from {{ ref('stg_team_members') }} as members
+from {{ ref('fct_team_membership') }} as members
 inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
 inner join {{ ref('int_report_team_users') }} as shown
     on members.team_id = shown.team_id and members.autodesk_id = shown.autodesk_id

@@ -11,9 +11,9 @@ for the very checks that read its result.
 
 import dagster as dg
 
-from orchestration.checks.gate_state import judged_deliveries, record_failures
+from orchestration.checks.gate_state import judged_deliveries, raw_outcomes, record_failures
 from orchestration.checks.raw_suites import failed_deliveries
-from orchestration.defs.check_results import GATE_ASSET, RAW_OUTCOMES, outcome_record, raw_outcomes
+from orchestration.defs.check_results import GATE_ASSET, RAW_OUTCOMES, outcome_record
 from orchestration.defs.config import tagged_as_of
 from orchestration.defs.pools import WRITER_POOL
 from orchestration.defs.resources import RejectGateResource, WarehouseResource

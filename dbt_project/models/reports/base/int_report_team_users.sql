@@ -10,7 +10,7 @@ with team_user_keys as (
     select
         members.team_id,
         members.autodesk_id
-    from {{ ref('stg_team_members') }} as members
+    from {{ ref('fct_team_membership') }} as members
     inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
 )
 

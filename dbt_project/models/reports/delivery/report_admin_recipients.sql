@@ -6,7 +6,7 @@ select distinct
     teams.team_alias as team,
     teams.include_pii,
     user_dim.email
-from {{ ref('stg_team_members') }} as members
+from {{ ref('fct_team_membership') }} as members
 inner join {{ ref('int_report_teams') }} as teams on members.team_id = teams.team_id
 inner join {{ ref('dim_user') }} as user_dim on members.autodesk_id = user_dim.autodesk_id
 where

@@ -4,6 +4,6 @@
         {{ columns | join(', ') }},
         count(*) as row_count
     from {{ model }}
-    group by {{ columns | join(', ') }}
+    group by all
     having count(*) > 1
 {% endtest %}

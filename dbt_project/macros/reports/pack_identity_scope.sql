@@ -1,14 +1,3 @@
-{#- Generic data test for the report models; returns the failing groups. -#}
-
-{% test report_rows_per_group(model, group_by, expected) %}
-    {#- Every group of `group_by` has exactly `expected` rows. -#}
-    select {{ group_by | join(', ') }}, count(*) as row_count
-    from {{ model }}
-    group by {{ group_by | join(', ') }}
-    having count(*) <> {{ expected }}
-{% endtest %}
-
-
 {% macro pack_identity_scope() %}
     {#-
         Per (team, pack held): status on D and whether the Subscriptions identity applies:
