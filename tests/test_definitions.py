@@ -142,6 +142,32 @@ def test_code_location_reads_its_settings_when_a_run_starts(tmp_path, monkeypatc
         assert built.exports.folder == Path("exports").resolve()
 
 
+def test_mail_and_retention_settings_reach_their_steps_as_resources(tmp_path, monkeypatch):
+    """SMTP and retention settings are resources (from their variables), not step-time
+    reads of the environment; unset ones leave the outbox and default retention."""
+    from orchestration.defs.assets.delivery import admin_delivery, exports_retention
+    from orchestration.delivery.retention import RetentionPolicy
+    from orchestration.delivery.transport import OutboxTransport, SmtpTransport, transport_from_env
+
+    assert "mail" in admin_delivery.required_resource_keys
+    assert "retention" in exports_retention.required_resource_keys
+    for name in ("FLEX_SMTP_URL", "FLEX_MAIL_FROM", "FLEX_EXPORTS_KEEP_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    with dg.build_resources(env_resources()) as built:
+        transport, _ = transport_from_env(built.mail.settings(), tmp_path, date(2026, 3, 2))
+        assert isinstance(transport, OutboxTransport)
+        default = RetentionPolicy.from_env({})
+        assert RetentionPolicy.from_env(built.retention.settings()) == default
+    monkeypatch.setenv("FLEX_SMTP_URL", "smtp://mail.example.test:2525")
+    monkeypatch.setenv("FLEX_MAIL_FROM", "reports@example.test")
+    monkeypatch.setenv("FLEX_EXPORTS_KEEP_DAYS", "9")
+    resources = build_resources(Settings.from_env())
+    with dg.build_resources(resources) as built:
+        transport, sender = transport_from_env(built.mail.settings(), tmp_path, date(2026, 3, 2))
+        assert isinstance(transport, SmtpTransport) and sender == "reports@example.test"
+        assert RetentionPolicy.from_env(built.retention.settings()).nightly_days == 9
+
+
 def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
     import duckdb
 

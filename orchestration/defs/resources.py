@@ -20,6 +20,13 @@ from dagster_dbt import DbtCliResource
 
 from orchestration import warehouse as wh
 from orchestration.defs.project import dbt_project
+from orchestration.delivery.retention import ENV_KEEP_DAYS, ENV_ON_DEMAND_KEEP_DAYS
+from orchestration.delivery.transport import (
+    ENV_MAIL_FROM,
+    ENV_SMTP_PASSWORD,
+    ENV_SMTP_TIMEOUT,
+    ENV_SMTP_URL,
+)
 from orchestration.locks import writer_lock
 from orchestration.settings import (
     DEFAULT_REJECT_THRESHOLD,
@@ -119,6 +126,57 @@ class PrivacyResource(dg.ConfigurableResource):
     hash_key: str = ""
 
 
+class MailResource(dg.ConfigurableResource):
+    """How the admin e-mails leave: an SMTP server, or (no URL) the exports outbox folder.
+
+    Each field holds the text of its environment variable (empty = unset), so the
+    delivery library reads them exactly as documented for those variables.
+    """
+
+    smtp_url: str = ""
+    smtp_password: str = ""
+    mail_from: str = ""
+    smtp_timeout_seconds: str = ""
+
+    def settings(self) -> dict[str, str]:
+        """The non-empty settings, keyed by their environment variable's name."""
+        values = {
+            ENV_SMTP_URL: self.smtp_url,
+            ENV_SMTP_PASSWORD: self.smtp_password,
+            ENV_MAIL_FROM: self.mail_from,
+            ENV_SMTP_TIMEOUT: self.smtp_timeout_seconds,
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+class RetentionResource(dg.ConfigurableResource):
+    """How many days nightly and on-demand export folders are kept (empty = the default)."""
+
+    keep_days: str = ""
+    on_demand_keep_days: str = ""
+
+    def settings(self) -> dict[str, str]:
+        """The non-empty settings, keyed by their environment variable's name."""
+        values = {ENV_KEEP_DAYS: self.keep_days, ENV_ON_DEMAND_KEEP_DAYS: self.on_demand_keep_days}
+        return {name: value for name, value in values.items() if value}
+
+
+def _delivery_resources() -> dict:
+    """Mail and retention settings, each from its environment variable when set."""
+    return {
+        "mail": MailResource(
+            smtp_url=_setting(ENV_SMTP_URL, ""),
+            smtp_password=_setting(ENV_SMTP_PASSWORD, ""),
+            mail_from=_setting(ENV_MAIL_FROM, ""),
+            smtp_timeout_seconds=_setting(ENV_SMTP_TIMEOUT, ""),
+        ),
+        "retention": RetentionResource(
+            keep_days=_setting(ENV_KEEP_DAYS, ""),
+            on_demand_keep_days=_setting(ENV_ON_DEMAND_KEEP_DAYS, ""),
+        ),
+    }
+
+
 def _setting(name: str, default: str) -> str:
     """``dg.EnvVar(name)`` when the variable is set, else ``default``."""
     return dg.EnvVar(name) if name in os.environ else default
@@ -151,6 +209,7 @@ def env_resources() -> dict:
         ),
         "privacy": PrivacyResource(hash_key=_setting(ENV_PII_KEY, "")),
         "dbt": _dbt(target),
+        **_delivery_resources(),
     }
 
 
@@ -168,4 +227,5 @@ def build_resources(settings: Settings) -> dict:
         "reject_gate": RejectGateResource(threshold=str(settings.reject_threshold)),
         "privacy": PrivacyResource(hash_key=settings.pii_hash_key),
         "dbt": _dbt(settings.dbt_target),
+        **_delivery_resources(),  # the CLI has no options for these: its environment
     }

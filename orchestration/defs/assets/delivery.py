@@ -5,7 +5,6 @@ They run in ``exports_job`` after the workbooks, from the same released reports:
 then ``exports/index`` and ``exports/retention`` (every team of the as-of date).
 """
 
-import os
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -15,7 +14,12 @@ from orchestration.defs.assets.exports import released_run_as_of, team_workbook
 from orchestration.defs.config import ExportsConfig
 from orchestration.defs.partitions import TEAMS
 from orchestration.defs.pools import WRITER_POOL
-from orchestration.defs.resources import ExportsResource, WarehouseResource
+from orchestration.defs.resources import (
+    ExportsResource,
+    MailResource,
+    RetentionResource,
+    WarehouseResource,
+)
 from orchestration.delivery import log
 from orchestration.delivery.content import read_team_mails
 from orchestration.delivery.deliver import deliver
@@ -40,9 +44,9 @@ class DeliveryConfig(ExportsConfig):
     )
 
 
-def _transport(exports: ExportsResource, as_of: date):
+def _transport(mail: MailResource, exports: ExportsResource, as_of: date):
     try:
-        return transport_from_env(os.environ, exports.folder, as_of)
+        return transport_from_env(mail.settings(), exports.folder, as_of)
     except DeliveryConfigError as err:
         raise dg.Failure(description=f"delivery settings: {err}") from err
 
@@ -70,6 +74,7 @@ def admin_delivery(
     config: DeliveryConfig,
     warehouse: WarehouseResource,
     exports: ExportsResource,
+    mail: MailResource,
 ):
     """Send (or write to the outbox) the workbooks of the selected active teams.
 
@@ -79,7 +84,7 @@ def admin_delivery(
     as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
     active = set(active_teams(warehouse.reports_file, as_of))
     teams = sorted(k for k in context.partition_keys if k in active)
-    transport, sender = _transport(exports, as_of)
+    transport, sender = _transport(mail, exports, as_of)
     mails = read_team_mails(warehouse.reports_file, as_of, teams)
     context.log.info(f"delivering {len(teams)} workbooks as of {as_of} to {transport.describe()}")
     with warehouse.writer() as con:
@@ -142,9 +147,10 @@ def exports_index(
     config: ExportsConfig,
     warehouse: WarehouseResource,
     exports: ExportsResource,
+    mail: MailResource,
 ) -> dg.MaterializeResult:
     as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
-    transport, _ = _transport(exports, as_of)
+    transport, _ = _transport(mail, exports, as_of)
     mails = read_team_mails(
         warehouse.reports_file, as_of, active_teams(warehouse.reports_file, as_of)
     )
@@ -175,10 +181,11 @@ def exports_retention(
     config: ExportsConfig,
     warehouse: WarehouseResource,
     exports: ExportsResource,
+    retention: RetentionResource,
 ) -> dg.MaterializeResult:
     as_of = released_run_as_of(context, config, warehouse, "nothing delivered")
     try:
-        policy = RetentionPolicy.from_env(os.environ)
+        policy = RetentionPolicy.from_env(retention.settings())
     except ValueError as err:
         raise dg.Failure(description=str(err)) from err
     removed = clean_exports(exports.folder, as_of, datetime.now(UTC), policy)
