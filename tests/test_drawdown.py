@@ -272,7 +272,14 @@ def raw_rows(
                     "delivery_date": snapshot,
                 }
             )
-        rows["users"].append({"autodesk_id": "u1", "first_name": "Ann", "delivery_date": snapshot})
+        rows["users"].append(
+            {
+                "autodesk_id": "u1",
+                "email": "ann@example.com",
+                "first_name": "Ann",
+                "delivery_date": snapshot,
+            }
+        )
         rows["products"].append(
             {
                 "product_line_code": "ACD",
@@ -288,6 +295,9 @@ def raw_rows(
             rows["token_packs"].append(
                 {
                     "subscription_id": pack.subscription_id,
+                    "contract_number": f"C-{pack.subscription_id}",
+                    "offering_name": "Flex",
+                    "term": "Annual",
                     "team_id": pack.team_id,
                     "tokens_purchased": pack.tokens_purchased,
                     "purchase_date": pack.start_date,

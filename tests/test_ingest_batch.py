@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import test_ingest_fuzz as fuzz
-import test_ingest_validation as validation
+import ingest_cases_support as validation
+import ingest_fuzz_support as fuzz
 from handmade import example, late_rows, merge_moves, privacy
 from hypothesis import given, settings
 from hypothesis import strategies as st

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_support import create_raw_warehouse, failures, query, run_dbt
+from dbt_support import MODELS_AND_SEEDS, create_raw_warehouse, failures, query, run_dbt
 
 AS_OF_DATES = [date(2026, 11, 27), date(2026, 11, 30)]
 DELIVERIES = {date(2026, 11, 27), date(2026, 11, 30)}
@@ -229,7 +229,7 @@ def built(tmp_path_factory) -> tuple[list[dict[str, Any]], dict[date, dict[str, 
     models = " ".join(f"+{model}" for model in COLUMNS)
     tables = {}
     for as_of in AS_OF_DATES:
-        result = run_dbt(warehouse, as_of, "run", ["--select", models])
+        result = run_dbt(warehouse, as_of, "build", [*MODELS_AND_SEEDS, "--select", models])
         assert result.success, failures(result)
         tested = run_dbt(warehouse, as_of, "test", ["--select", "path:models/reports/base"])
         assert tested.success, failures(tested)
