@@ -15,6 +15,7 @@ from orchestration.instance import ENV_DAGSTER_HOME
 LONGEST_FIRST = ("spark", "bench", "slow")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the long tests first, and keep tests that share a module-scoped fixture together.
 

@@ -19,6 +19,8 @@ from orchestration.exports.workbook import write_workbook
 
 FIGURE = {"seconds", "rows", "rows_per_second", "cpu_seconds", "rows_per_cpu_second", "peak_rss_mb"}
 STAGES = {"ingest", "user_hashes", "dbt", "checks", "exports", "dagster_overhead"}
+# One worker builds the tiny bench once for the whole module (see conftest).
+pytestmark = pytest.mark.xdist_group("test_bench")
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +119,7 @@ def test_time_ranges_follow_the_reporting_rules():
     assert time_ranges(date(2026, 11, 27))[0][1:3] == (date(2026, 10, 29), date(2026, 11, 27))
 
 
+@pytest.mark.bench
 def test_ingest_floor_reads_all_seven_files_of_every_delivery(result, workdir):
     as_of = SCALES["tiny"].full_as_of
     manifests = [
@@ -130,6 +133,7 @@ def test_ingest_floor_reads_all_seven_files_of_every_delivery(result, workdir):
     assert 0 < floor["usage_seconds"] <= floor["seconds"]
 
 
+@pytest.mark.bench
 def test_machine_load_is_recorded_and_judged(result, monkeypatch):
     machine = result["machine"]
     assert len(machine["load_average_at_start"]) == 3
