@@ -287,7 +287,7 @@ def test_failed_dbt_build_names_each_model_its_file_and_the_reason(
     out, err = capsys.readouterr()
     lines = err.splitlines()
     pattern = (
-        r"error: dbt build: (model|test) \w+ \((models|seeds)/[\w/]+\.(sql|yml|csv)\): "
+        r"error: dbt build: (model|test|seed) \w+ \((models|seeds)/[\w/]+\.(sql|yml|csv)\): "
         r"Out of Memory Error: .+"
     )
     assert lines and all(re.fullmatch(pattern, line) for line in lines), err
