@@ -96,14 +96,16 @@ with a message (exit status 1); run it again once that step has finished.
 }
 
 
-def _day(text: str) -> date:
+def day_argument(text: str) -> date:
+    """argparse type: a date YYYY-MM-DD."""
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
-def _positive(text: str) -> int:
+def positive_argument(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -174,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     _location_options(ref, env, "landing", "warehouse", "exports")
     ref.add_argument(
         "--as-of",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help="report date; deliveries dated later are left for later; "
@@ -207,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--from",
         dest="start",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help=f"first day of Usage; default: {USAGE_DAYS_DEFAULT - 1} days before --to "
@@ -217,14 +219,14 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--to",
         dest="end",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help="last day of Usage, on or before the report date; default: the report date",
     )
     exp.add_argument(
         "--as-of",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help="report date; must be that of the checked reports; default: that date",
@@ -245,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     _location_options(quarantine, env, "warehouse")
     quarantine.add_argument(
         "--delivery",
-        type=_day,
+        type=day_argument,
         default=None,
         metavar="YYYY-MM-DD",
         help="only this delivery; default: all",
@@ -255,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     quarantine.add_argument(
         "--limit",
-        type=_positive,
+        type=positive_argument,
         default=QUARANTINE_LIMIT,
         metavar="N",
         help="at most N rows, newest delivery first; default: %(default)s",

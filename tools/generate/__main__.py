@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
+from orchestration.cli import day_argument, positive_argument
 from orchestration.exports.errors import describe_os_error
 from orchestration.settings import ENV_LANDING, Settings
 from tools.generate.landing import generate_landing
@@ -19,23 +19,6 @@ EXAMPLE = """\
 example:
   python -m tools.generate --landing landing --start 2025-11-01 --end 2026-11-27 --teams 30
 """
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,21 +37,21 @@ def parser() -> argparse.ArgumentParser:
     )
     result.add_argument(
         "--start",
-        type=_day,
+        type=day_argument,
         required=True,
         metavar="YYYY-MM-DD",
         help="first delivery date (required)",
     )
     result.add_argument(
         "--end",
-        type=_day,
+        type=day_argument,
         required=True,
         metavar="YYYY-MM-DD",
         help="last delivery date, inclusive (required)",
     )
     result.add_argument(
         "--teams",
-        type=_positive,
+        type=positive_argument,
         default=30,
         metavar="N",
         help="number of teams, at least 1; default: %(default)s",
