@@ -78,9 +78,10 @@ dev: manifest $(DEMO_KEY_FILE)
 	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
 	  exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
-# Two workers take one test (or one xdist_group) at a time, the longest first: the order
-# and the groups are set in tests/conftest.py, so xdist must not reorder them.
-XDIST := -n 2 --dist loadgroup --no-loadscope-reorder
+# Two workers take one work unit (a test, or a module sharing a module fixture) at a time,
+# the longest first: the order and the units are set in tests/conftest.py, so xdist must
+# not reorder them.
+XDIST := -n 2 --dist loadscope --no-loadscope-reorder
 
 test: install-dev manifest
 	@$(BIN)/pytest $(XDIST) -q --durations=15

@@ -1,12 +1,16 @@
-"""Shared pytest fixtures, and the order in which xdist workers receive the tests."""
+"""Shared pytest fixtures, and how xdist workers share the tests out."""
 
+import ast
 import os
 import re
 import shutil
 import subprocess
+from functools import cache
+from pathlib import Path
 
 import duckdb
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from orchestration.ingest import loader
 from orchestration.instance import ENV_DAGSTER_HOME
@@ -15,24 +19,54 @@ from orchestration.instance import ENV_DAGSTER_HOME
 LONGEST_FIRST = ("spark", "bench", "slow")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the long tests first, and keep tests that share a module-scoped fixture together.
+@cache
+def shares_a_module_fixture(module: Path) -> bool:
+    """Whether the test module defines a module-scoped fixture: then its tests form one
+    work unit, so the fixture is built once, on one worker."""
+    tree = ast.parse(module.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and any(
+                    k.arg == "scope" and getattr(k.value, "value", None) == "module"
+                    for k in decorator.keywords
+                ):
+                    return True
+    return False
 
-    A test that uses a module-scoped fixture joins its module's ``xdist_group``, so the
-    fixture is built once, on one worker; every other test is a unit of its own. Units
-    holding a spark, bench or slow test come first (each unit stays contiguous), and with
-    ``--dist loadgroup --no-loadscope-reorder`` (``make test``) each worker takes the next
-    unit in this order when it is almost idle.
+
+def work_unit(nodeid: str, rootpath: Path) -> str:
+    """The unit a test is scheduled in: its module if that shares a fixture, else itself."""
+    module = nodeid.split("::", 1)[0]
+    return module if shares_a_module_fixture(rootpath / module) else nodeid
+
+
+class ModuleFixtureScheduling(LoadScopeScheduling):
+    """xdist's load-by-scope scheduling, where a scope is a ``work_unit``.
+
+    (xdist's own ``loadgroup`` marks do not reach its scheduler under pytest 9.2, whose
+    node ids no longer take the suffix xdist appends.)
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        return work_unit(nodeid, self.config.rootpath)
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist may be off (`-p no:xdist`)
+def pytest_xdist_make_scheduler(config, log):
+    return ModuleFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first, each work unit kept contiguous.
+
+    Units holding a spark, bench or slow test come first; with ``--no-loadscope-reorder``
+    (``make test``) the scheduler hands the units out in this order, each to the next
+    worker that is almost idle.
     """
     units: dict[str, list[pytest.Item]] = {}
     for item in items:
-        fixtures = item._fixtureinfo.name2fixturedefs.values()  # no public API for the scopes
-        unit = item.nodeid
-        if any(defs[-1].scope == "module" for defs in fixtures):
-            unit = item.module.__name__
-            item.add_marker(pytest.mark.xdist_group(unit))
-        units.setdefault(unit, []).append(item)
+        units.setdefault(work_unit(item.nodeid, item.config.rootpath), []).append(item)
 
     def rank(unit: list[pytest.Item]) -> int:
         marked = [i for i, mark in enumerate(LONGEST_FIRST) for item in unit

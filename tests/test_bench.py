@@ -19,8 +19,6 @@ from orchestration.exports.workbook import write_workbook
 
 FIGURE = {"seconds", "rows", "rows_per_second", "cpu_seconds", "rows_per_cpu_second", "peak_rss_mb"}
 STAGES = {"ingest", "user_hashes", "dbt", "checks", "exports", "dagster_overhead"}
-# One worker builds the tiny bench once for the whole module (see conftest).
-pytestmark = pytest.mark.xdist_group("test_bench")
 
 
 @pytest.fixture(scope="module")

@@ -93,8 +93,6 @@ STAGING = (
 
 needs_java = pytest.mark.usefixtures("spark_available")
 spark = pytest.mark.spark
-# One worker builds both warehouses once for the whole module (see conftest).
-pytestmark = pytest.mark.xdist_group("test_spark_parity")
 
 
 # --------------------------------------------------------------------------- builds
