@@ -11,17 +11,18 @@ the UI lists them and the new-delivery sensor sees what they loaded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 
 from orchestration import privacy
 from orchestration import warehouse as wh
 from orchestration.defs.definitions import build_definitions
-from orchestration.defs.partitions import TEAMS
+from orchestration.defs.partitions import TEAMS_NAME
 from orchestration.defs.resources import build_resources
 from orchestration.defs.runs import (
     as_of_tags,
@@ -95,6 +96,9 @@ STAGE_NAMES = {
 }
 TRACEBACK_HINT = "(traceback: rerun with --verbose, or see the run in the Dagster UI)"
 
+Metadata = Mapping[str, dg.MetadataValue]
+T = TypeVar("T")
+
 
 def _require_hash_key_if_needed(settings: Settings, as_of: date) -> None:
     """Refuse to start when the newest team snapshot hides PII and no key is set."""
@@ -115,13 +119,15 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     for event in result.all_events:
         if not (event.is_step_failure and event.step_failure_data):
             continue
-        stage = STAGE_NAMES.get(event.step_key, event.step_key)
+        step = event.step_key
+        assert step is not None  # a step failure names its step
+        stage = STAGE_NAMES.get(step, step)
         data = event.step_failure_data
         if data.error and data.error.cls_name == "DagsterAssetCheckFailedError":
             continue  # blocking checks failed: each is named below, with its message
         user = data.user_failure_data
         if user is not None and "failures" in user.metadata:
-            lines += [f"{stage}: {line}" for line in user.metadata["failures"].value]
+            lines += [f"{stage}: {line}" for line in _value(user.metadata, "failures", list)]
         elif user is not None and user.description:
             described = [line.strip() for line in user.description.splitlines() if line.strip()]
             if len(described) > 1 and described[0].endswith(":"):
@@ -139,7 +145,7 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return lines or [f"the run {result.run_id} failed {TRACEBACK_HINT}"]
 
 
-def _check_text(evaluation, outcome: str) -> str:
+def _check_text(evaluation: dg.AssetCheckEvaluation, outcome: str) -> str:
     detail = " ".join((evaluation.description or "").split())
     where = evaluation.asset_key.to_user_string()
     return f"{evaluation.check_name} on {where} {outcome}" + (f": {detail}" if detail else "")
@@ -148,12 +154,12 @@ def _check_text(evaluation, outcome: str) -> str:
 def _collect(result: dg.ExecuteInProcessResult, summary: RefreshResult) -> None:
     summary.run_ids.append(result.run_id)
     for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
+        mat = event.materialization
         if mat.asset_key == dg.AssetKey(["raw", "usage"]):
             meta = mat.metadata
-            summary.rows_loaded = meta["rows_loaded_this_run"].value
-            summary.rows_rejected = meta["rows_rejected_this_run"].value
-            summary.deliveries_ingested = list(meta["ingested_deliveries"].value)
+            summary.rows_loaded = _value(meta, "rows_loaded_this_run", int)
+            summary.rows_rejected = _value(meta, "rows_rejected_this_run", int)
+            summary.deliveries_ingested = list(_value(meta, "ingested_deliveries", list))
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             summary.checks_passed += 1
@@ -168,15 +174,15 @@ def _written_workbooks(result: dg.ExecuteInProcessResult) -> list[Path]:
     """The workbooks the exports run wrote (each team's materialization names its own)."""
     paths: set[Path] = set()
     for event in result.get_asset_materialization_events():
-        meta = event.event_specific_data.materialization.metadata
+        meta = event.materialization.metadata
         if "workbook_path" in meta:
-            paths.add(Path(meta["workbook_path"].value))
+            paths.add(Path(_value(meta, "workbook_path", str)))
     for event in result.all_events:  # a failed step still names the workbooks it published
         failure = event.step_failure_data if event.is_step_failure else None
         if failure and failure.user_failure_data:
             meta = failure.user_failure_data.metadata
             if "workbook_paths" in meta:
-                paths |= {Path(p) for p in meta["workbook_paths"].value}
+                paths |= {Path(p) for p in _value(meta, "workbook_paths", list)}
     return sorted(paths)
 
 
@@ -196,15 +202,22 @@ def _collect_delivery(result: dg.ExecuteInProcessResult, summary: RefreshResult)
     """Delivery outcomes by status and the teams not delivered, with the reason (from
     each team's materialization of ``exports/admin_delivery``)."""
     for event in result.get_asset_materialization_events():
-        materialization = event.event_specific_data.materialization
+        materialization = event.materialization
         meta = materialization.metadata
         if "delivery_status" in meta:
-            status = meta["delivery_status"].value
+            status = _value(meta, "delivery_status", str)
             summary.delivery_counts[status] = summary.delivery_counts.get(status, 0) + 1
             if "delivery_problem" in meta:
-                summary.delivery_problems[materialization.partition] = meta[
-                    "delivery_problem"
-                ].value
+                team = materialization.partition
+                assert team is not None  # each team's outcome is its partition's metadata
+                summary.delivery_problems[team] = _value(meta, "delivery_problem", str)
+
+
+def _value(meta: Metadata, key: str, kind: type[T]) -> T:
+    """The value under ``key``, of the type its step records (int, text or path, JSON list)."""
+    value = meta[key].value
+    assert isinstance(value, kind), key
+    return value
 
 
 def refresh(
@@ -257,6 +270,7 @@ def refresh(
         request = delivery_run_request(
             instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
         )
+        assert request is not None  # the as-of date has a complete delivery (checked above)
         result = _job(defs, "refresh_job", progress).execute_in_process(
             run_config={
                 **refresh_run_config(as_of, full_refresh),
@@ -275,7 +289,7 @@ def refresh(
         if write_exports:
             teams = wh.active_teams(resources["warehouse"].reports_file, as_of)
             if teams:
-                instance.add_dynamic_partitions(TEAMS.name, teams)
+                instance.add_dynamic_partitions(TEAMS_NAME, teams)
                 exports = _job(defs, "exports_job", progress).execute_in_process(
                     run_config={**exports_run_config(as_of), **_loggers(console_level, progress)},
                     instance=instance,

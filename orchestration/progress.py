@@ -16,7 +16,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
@@ -67,8 +67,8 @@ class RunProgress:
             def emit(self, record: logging.LogRecord) -> None:
                 progress.on_record(record)
 
-        @dg.logger(description="The CLI's stage lines and progress bars.")
-        def flex_progress(_init_context) -> logging.Logger:
+        @dg.logger(None, description="The CLI's stage lines and progress bars.")
+        def flex_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
             log = logging.Logger("flex_progress", level=logging.DEBUG)
             log.addHandler(_Handler())
             return log
@@ -117,7 +117,7 @@ class RunProgress:
         ):
             self.warnings.append(f"{stage}: {text}")
 
-    def _on_check(self, evaluation) -> None:
+    def _on_check(self, evaluation: dg.AssetCheckEvaluation) -> None:
         if evaluation.passed:
             self._checks["passed"] += 1
         elif evaluation.severity == dg.AssetCheckSeverity.WARN:
@@ -193,7 +193,7 @@ class RunProgress:
 class _LineSink(io.TextIOBase):
     """A text stream that hands each complete line to ``on_line``."""
 
-    def __init__(self, on_line) -> None:
+    def __init__(self, on_line: Callable[[str], None]) -> None:
         super().__init__()
         self._on_line = on_line
         self._pending = ""

@@ -16,6 +16,7 @@ import duckdb
 from orchestration.checks.outcome import CheckOutcome
 from orchestration.checks.raw_suites import check_raw_layer
 from orchestration.checks.reject_gate import check_reject_rate
+from orchestration.checks.warehouse_io import count
 
 GATE_STATE = """
 create table if not exists raw.gate_failures (
@@ -40,10 +41,11 @@ def held_deliveries(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[
 
     Read-only: an absent table holds nothing.
     """
-    exists = con.execute(
+    exists = count(
+        con,
         "select count(*) from information_schema.tables"
-        " where table_schema = 'raw' and table_name = 'gate_failures'"
-    ).fetchone()[0]
+        " where table_schema = 'raw' and table_name = 'gate_failures'",
+    )
     if not exists:
         return []
     rows = con.execute(

@@ -103,8 +103,15 @@ def failing_groups(suite: FrameSuite, column: str) -> list[Hashable]:
 
 
 def _in_suite_order(failed: list[FailedExpectation], suite: FrameSuite) -> list[FailedExpectation]:
-    order = {(e.meta[META_TARGET], e.meta[META_RULE]): i for i, e in enumerate(suite.expectations)}
+    metas = [_meta(e) for e in suite.expectations]
+    order = {(meta[META_TARGET], meta[META_RULE]): i for i, meta in enumerate(metas)}
     return sorted(failed, key=lambda f: order.get((f.target, f.rule), len(order)))
+
+
+def _meta(expectation: Expectation) -> dict[str, Any]:
+    """The ``meta`` every suite's expectation is built with (see :func:`expectation_meta`)."""
+    assert expectation.meta is not None
+    return expectation.meta
 
 
 def _failure(result: Any, index_columns: Sequence[str]) -> FailedExpectation:

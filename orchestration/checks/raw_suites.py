@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import duckdb
 import great_expectations.expectations as gxe
@@ -189,7 +190,8 @@ def _data_suite(
     selected = [f"t.{c}" for c in (*_checked_columns(entity), *LINEAGE_COLUMNS)]
     expectations: list[Expectation] = []
 
-    def add(expectation: type[Expectation], subject: str, rule: str, **kwargs: object) -> None:
+    # kwargs are the fields of ``expectation``, which differ from one class to the next.
+    def add(expectation: type[Expectation], subject: str, rule: str, **kwargs: Any) -> None:
         meta = expectation_meta(f"{table}.{subject}", rule)
         expectations.append(expectation(meta=meta, **kwargs))
 

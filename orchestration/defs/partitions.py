@@ -2,5 +2,7 @@
 
 import dagster as dg
 
-DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
-TEAMS = dg.DynamicPartitionsDefinition(name="teams")
+DELIVERIES_NAME = "deliveries"
+TEAMS_NAME = "teams"
+DELIVERIES = dg.DynamicPartitionsDefinition(name=DELIVERIES_NAME)
+TEAMS = dg.DynamicPartitionsDefinition(name=TEAMS_NAME)

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.config import AS_OF_TAG
-from orchestration.defs.partitions import DELIVERIES, TEAMS
+from orchestration.defs.partitions import DELIVERIES_NAME, TEAMS_NAME
 from orchestration.ingest import deliveries as dlv
 from orchestration.warehouse import loaded_manifests
 
@@ -62,17 +62,17 @@ def delivery_run_request(
     if not complete:
         return None
     found = [d.delivery_date.isoformat() for d in complete]
-    known = set(instance.get_dynamic_partitions(DELIVERIES.name))
+    known = set(instance.get_dynamic_partitions(DELIVERIES_NAME))
     new = [k for k in found if k not in known]
     if new:
-        instance.add_dynamic_partitions(DELIVERIES.name, new)
+        instance.add_dynamic_partitions(DELIVERIES_NAME, new)
     loaded = loaded_manifests(warehouse)
     pending = {
         d.delivery_date.isoformat()
         for d in complete
         if loaded.get(d.delivery_date) != d.manifest_sha256
     } or {max(found)}
-    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES.name) if k in pending]
+    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES_NAME) if k in pending]
     return dg.RunRequest(
         run_key=run_key,
         run_config=refresh_run_config(as_of),
@@ -83,4 +83,4 @@ def delivery_run_request(
 def ordered_teams(instance: dg.DagsterInstance, teams: list[str]) -> list[str]:
     """``teams`` in the dynamic partition order (a range is contiguous in that order)."""
     wanted = set(teams)
-    return [k for k in instance.get_dynamic_partitions(TEAMS.name) if k in wanted]
+    return [k for k in instance.get_dynamic_partitions(TEAMS_NAME) if k in wanted]

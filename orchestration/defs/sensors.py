@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.defs.jobs import exports_job, refresh_job
-from orchestration.defs.partitions import TEAMS
+from orchestration.defs.partitions import TEAMS_NAME
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.defs.runs import (
     as_of_tags,
@@ -85,7 +85,7 @@ def exports_after_refresh(context: dg.RunStatusSensorContext, warehouse: Warehou
     teams = active_teams(warehouse.reports_file, as_of)
     if not teams:
         return dg.SkipReason(f"no active team in the reports as of {as_of}")
-    context.instance.add_dynamic_partitions(TEAMS.name, teams)
+    context.instance.add_dynamic_partitions(TEAMS_NAME, teams)
     return dg.RunRequest(
         run_key=f"exports-{context.dagster_run.run_id}",
         run_config=exports_run_config(as_of),

@@ -95,17 +95,17 @@ def raw_deliveries(
         counts = loader.table_counts(con)
     skipped = len(found) - len(todo)
     for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
-        entity = per_entity.get(name)
+        file_rows = per_entity.get(name)
         yield dg.MaterializeResult(
             asset_key=["raw", name],
             metadata={
                 "dagster/row_count": dg.MetadataValue.int(counts.get(name, 0)),
                 **(
                     {
-                        "file_rows_loaded_this_run": dg.MetadataValue.int(entity["loaded"]),
-                        "file_rows_rejected_this_run": dg.MetadataValue.int(entity["rejected"]),
+                        "file_rows_loaded_this_run": dg.MetadataValue.int(file_rows["loaded"]),
+                        "file_rows_rejected_this_run": dg.MetadataValue.int(file_rows["rejected"]),
                     }
-                    if entity
+                    if file_rows
                     else {}
                 ),
                 "deliveries_ingested": dg.MetadataValue.int(totals["deliveries"]),

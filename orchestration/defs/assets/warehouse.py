@@ -19,6 +19,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.checks.warehouse_io import count
 from orchestration.defs.config import RefreshConfig, newest_report_date, run_as_of
 from orchestration.defs.pools import WRITER_POOL
 from orchestration.defs.project import dbt_project
@@ -68,7 +69,7 @@ def model_row_counts(
             ).fetchall()
         }
         return {
-            name: con.execute(f'select count(*) from main."{table}"').fetchone()[0]
+            name: count(con, f'select count(*) from main."{table}"')
             for name, table in tables.items()
             if table in existing
         }
