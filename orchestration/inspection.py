@@ -112,10 +112,10 @@ def _warehouse_lines(warehouse: Path, wait: float) -> list[str]:
         return [f"warehouse:  {warehouse}: not built yet"]
     try:
         with reading(warehouse, wait_seconds=wait) as con:
-            loaded = con.execute(
+            [(loaded, newest)] = con.execute(
                 "select count(*), max(delivery_date) from raw.deliveries"
-            ).fetchone()
-            quarantined = con.execute("select count(*) from raw.quarantine").fetchone()[0]
+            ).fetchall()
+            [(quarantined,)] = con.execute("select count(*) from raw.quarantine").fetchall()
             blocking = _optional(con, "select delivery_date from raw.gate_failures order by 1")
     except WarehouseBusyError:
         return [
@@ -125,8 +125,8 @@ def _warehouse_lines(warehouse: Path, wait: float) -> list[str]:
     except duckdb.Error as err:
         return [f"warehouse:  {warehouse}: cannot be read: {err}"]
     lines = [
-        f"warehouse:  {warehouse}: {plural(loaded[0], 'delivery', 'deliveries')} loaded, "
-        f"newest {loaded[1] or '-'}; {plural(quarantined, 'row')} in quarantine"
+        f"warehouse:  {warehouse}: {plural(loaded, 'delivery', 'deliveries')} loaded, "
+        f"newest {newest or '-'}; {plural(quarantined, 'row')} in quarantine"
         + (" (flex-usage quarantine)" if quarantined else "")
     ]
     if blocking:
@@ -160,7 +160,8 @@ def quarantine_lines(
     """
     if not warehouse.is_file():
         raise FileNotFoundError(f"warehouse not built yet: {warehouse}")
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if delivery:
         where.append("delivery_date = ?")
         params.append(delivery)
@@ -169,9 +170,9 @@ def quarantine_lines(
         params.append(file)
     condition = ("where " + " and ".join(where)) if where else ""
     with reading(warehouse, wait_seconds=wait) as con:
-        total = con.execute(f"select count(*) from raw.quarantine {condition}", params).fetchone()[
-            0
-        ]
+        [(total,)] = con.execute(
+            f"select count(*) from raw.quarantine {condition}", params
+        ).fetchall()
         rows = con.execute(
             "select delivery_date, file, line, reason, raw_values from raw.quarantine "
             f"{condition} order by delivery_date desc, file, line limit ?",

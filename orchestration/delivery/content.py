@@ -62,12 +62,14 @@ class TeamMail:
     alerts: tuple[str, ...] = field(default=())
 
 
-def format_figure(value: object, kind: str) -> str:
+def format_figure(value: date | float | Decimal | None, kind: str) -> str:
     """A Balances figure as shown in the e-mail (empty figures read ``none``)."""
     if value is None:
         return "none"
+    if isinstance(value, date):
+        return value.isoformat()
     if kind == "date":
-        return value.isoformat() if isinstance(value, date) else str(value)
+        return str(value)
     if kind == "share":
         percent = (Decimal(repr(float(value))) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
         return f"{percent}%"

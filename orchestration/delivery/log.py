@@ -61,12 +61,11 @@ def ensure_log(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_log(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'delivery' and table_name = 'log'"
-        ).fetchone()[0]
-    )
+    [(tables,)] = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'delivery' and table_name = 'log'"
+    ).fetchall()
+    return bool(tables)
 
 
 def attempts(

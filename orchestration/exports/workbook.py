@@ -195,7 +195,9 @@ class _Watched:
             yield batch
 
 
-def _add_charts(parts: dict[str, list[SheetPart]], watched: dict[str, _Watched], max_rows: int):
+def _add_charts(
+    parts: dict[str, list[SheetPart]], watched: dict[str, _Watched], max_rows: int
+) -> None:
     """The Summary, By product and Token distribution charts (of the sheets with rows)."""
     summary = parts[SUMMARY.sheet][0].worksheet
     days, months = parts[TOKENS_BY_DAY.sheet][0], parts[TOKENS_BY_MONTH.sheet][0]
@@ -203,7 +205,11 @@ def _add_charts(parts: dict[str, list[SheetPart]], watched: dict[str, _Watched],
         summary.add_chart(tokens_by_day_chart(days), DAY_CHART_ANCHOR)
     if months.rows:
         summary.add_chart(tokens_by_month_chart(months), MONTH_CHART_ANCHOR)
-    products = _blocks(watched[BY_PRODUCT.sheet].rows, parts[BY_PRODUCT.sheet], max_rows, None)
+    # By product's watched rows are all Past 12 months rows: one group, one block at most.
+    time_range = BY_PRODUCT.position("time_range") - 1
+    products = _blocks(
+        watched[BY_PRODUCT.sheet].rows, parts[BY_PRODUCT.sheet], max_rows, time_range
+    )
     if products:
         (block,) = products.values()
         block.worksheet.add_chart(by_product_chart(block), BY_PRODUCT_CHART_ANCHOR)
@@ -221,17 +227,17 @@ def _add_charts(parts: dict[str, list[SheetPart]], watched: dict[str, _Watched],
 
 
 def _blocks(
-    rows: list[tuple[int, tuple]], parts: list[SheetPart], max_rows: int, key: int | None
-) -> dict[object, Block]:
-    """The sheet blocks of ``rows`` (by row index), one per value of ``row[key]``.
+    rows: list[tuple[int, tuple]], parts: list[SheetPart], max_rows: int, key: int
+) -> dict[str, Block]:
+    """The sheet blocks of ``rows`` (by row index), one per value of the text ``row[key]``.
 
     A group whose rows do not sit consecutively on one sheet part (a table continued on
     ``<name> (2)`` mid-group) is left out: a chart series references one cell range.
     """
     per_part = max_rows - 1
-    groups: dict[object, list[int]] = {}
+    groups: dict[str, list[int]] = {}
     for index, row in rows:
-        groups.setdefault(None if key is None else row[key], []).append(index)
+        groups.setdefault(row[key], []).append(index)
     blocks = {}
     for name, indexes in groups.items():
         first, last = indexes[0], indexes[-1]

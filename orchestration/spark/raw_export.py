@@ -30,14 +30,14 @@ def export_raw_to_parquet(duckdb_file: Path, parquet_dir: Path) -> dict[str, int
                 [RAW_SCHEMA],
             ).fetchall()
         ]
-        counts = {}
+        counts: dict[str, int] = {}
         for table in tables:
             folder = parquet_dir / table
             folder.mkdir(parents=True, exist_ok=True)
             temp = folder / TEMP_FILE
-            (counts[table],) = con.execute(
+            [(counts[table],)] = con.execute(
                 f"copy {RAW_SCHEMA}.\"{table}\" to '{_sql_text(temp)}' (format parquet)"
-            ).fetchone()
+            ).fetchall()
             os.replace(temp, folder / PART_FILE)
     return counts
 
