@@ -37,6 +37,7 @@ def test_only_future_deliveries_leave_nothing_to_refresh_by_default(tmp_path):
     assert "warning: delivery 2099-01-01: dated after today" in str(news.value)
 
 
+@pytest.mark.slow  # a whole refresh (dbt build, checks, exports)
 def test_refresh_quarantines_an_int64_token_and_ignores_a_future_delivery(tmp_path, monkeypatch):
     """The row that used to overflow the build is a bad row; the build and checks pass
     with token values at the contract's bounds; the 2099 folder is only warned about."""
