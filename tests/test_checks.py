@@ -379,6 +379,8 @@ def test_no_deliveries_ingested_passes(open_raw):
 # returns rows or cannot run (a missing table or column fails dbt's test the same way).
 CATALOG = "wh"  # file stem of every warehouse below: dbt's compiled SQL names it
 SINGULAR = "singular"
+# The one model-level test of a model's not-null columns (tests/generic/columns_not_null.sql).
+NOT_NULL = "columns_not_null"
 # The dbt tests compiled: those of the staging and report YAML, and two singular tests.
 DBT_TESTS_USED = (
     "test_type:generic,staging",
@@ -420,8 +422,19 @@ def dbt_test_rows(con: duckdb.DuckDBPyConnection, node: dict) -> list[dict] | No
 
 
 def failing_tests(con: duckdb.DuckDBPyConnection, tests: dict, keys) -> set:
-    """The keys of ``keys`` whose dbt test fails on ``con``."""
-    return {key for key in keys if dbt_test_rows(con, tests[key]) != []}
+    """The keys of ``keys`` whose dbt test fails on ``con``.
+
+    A model's ``columns_not_null`` test that returns rows stands for one key per column it
+    names, ``(model, column, NOT_NULL)``: a planted null proves the test caught that column.
+    """
+    failing = set()
+    for key in keys:
+        rows = dbt_test_rows(con, tests[key])
+        if key[2] == NOT_NULL and rows:
+            failing |= {(key[0], row["column_name"], NOT_NULL) for row in rows}
+        elif rows != []:
+            failing.add(key)
+    return failing
 
 
 def _case_path(tmp_path, prefix: str) -> Path:
@@ -493,7 +506,8 @@ def test_staged_rules_cover_the_landing_contract(dbt_tests):
     for entity in ENTITIES:
         for column in entity.columns:
             if not column.nullable:
-                _test_kwargs(dbt_tests, entity, column.name, "not_null")
+                not_null = _test_kwargs(dbt_tests, entity, None, NOT_NULL)["columns"]
+                assert _staged_column(entity, column.name) in not_null, column.name
             if column.values:
                 values = _test_kwargs(dbt_tests, entity, column.name, "accepted_values")["values"]
                 assert values == list(column.values)
@@ -517,7 +531,8 @@ def test_staged_rules_cover_the_landing_contract(dbt_tests):
 
 def test_staged_tables_pass_when_clean(open_staged, dbt_tests):
     keys = _staged_keys(dbt_tests)
-    assert len(keys) > 40
+    assert len(keys) > 30  # one not-null test per model, not one per column
+    assert {model for model, _, test in keys if test == NOT_NULL} == set(STAGED_SQL)
     assert failing_tests(open_staged(), dbt_tests, keys) == set()
 
 
@@ -525,17 +540,17 @@ REL = "relationships"
 BAD_STAGED = [
     pytest.param(
         "update stg_usage set usage_id = null where usage_id = 'u005'",
-        ("stg_usage", "usage_id", "not_null"),
+        ("stg_usage", "usage_id", NOT_NULL),
         id="null-key",
     ),
     pytest.param(
         "update stg_token_packs set purchasing_team_id = null",
-        ("stg_token_packs", "purchasing_team_id", "not_null"),
+        ("stg_token_packs", "purchasing_team_id", NOT_NULL),
         id="null-renamed-column",
     ),
     pytest.param(
         "update stg_users set email = null where autodesk_id = 'U2'",
-        ("stg_users", "email", "not_null"),
+        ("stg_users", "email", NOT_NULL),
         id="null-email",
     ),
     pytest.param(
@@ -646,7 +661,7 @@ BAD_STAGED = [
     ),
     pytest.param(
         "alter table stg_usage drop column version",
-        ("stg_usage", "version", "not_null"),
+        ("stg_usage", None, NOT_NULL),  # the model's not-null test cannot run
         id="missing-column",
     ),
     pytest.param(
@@ -674,6 +689,15 @@ def test_staged_failure_rows_name_the_offending_key(open_staged, dbt_tests):
         dbt_tests[("stg_usage", "usage_id", "unique")],
     )
     assert dup == {"unique_field": "u007", "n_records": 2}
+    # The model's one not-null test names each column with nulls and counts its null rows.
+    con = open_staged("update stg_usage set version = null, usage_date = null where tokens > 5")
+    nulled = con.execute("select count(*) from stg_usage where version is null").fetchone()
+    assert nulled is not None and nulled[0] > 0
+    nulls = dbt_test_rows(con, dbt_tests[("stg_usage", None, NOT_NULL)])
+    assert sorted((r["column_name"], r["null_rows"]) for r in nulls or []) == [
+        ("usage_date", nulled[0]),
+        ("version", nulled[0]),
+    ]
 
 
 # ---------------------------------------------------------------- reject gate

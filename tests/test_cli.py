@@ -452,7 +452,8 @@ def test_failing_staged_check_withholds_the_release_and_every_export(built, tmp_
         con.execute("update raw.users set email = null where autodesk_id = ?", [user])
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 1
     err = capsys.readouterr().err
-    assert "not_null_stg_users_email" in err, err
+    assert "columns_not_null_stg_users" in err, err
+    assert "nulls in email (1 row)" in err, err
     assert not wh.release_path(warehouse).exists(), "reports of a failed build are not released"
     assert {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()} == delivered
     team = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]

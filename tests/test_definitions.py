@@ -80,7 +80,9 @@ def test_quality_checks_are_attached_to_their_assets():
     )
     assert ("marts/fct_usage", "unallocated_tokens") in check_keys
     # dbt tests appear as asset checks too
-    assert any(name.startswith(("unique_", "not_null_")) for _, name in check_keys)
+    assert any(name.startswith("unique_") for _, name in check_keys)
+    # one check per model for all its not-null columns (tests/generic/columns_not_null.sql)
+    assert ("staging/stg_users", "columns_not_null_stg_users") in check_keys
 
 
 def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch):

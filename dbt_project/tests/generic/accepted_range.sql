@@ -1,6 +1,6 @@
 {#-
     Generic test: the column's values lie within [min_value, max_value] (either bound may be
-    left out). Nulls are left to not_null. Returns the rows outside the range.
+    left out). Nulls are left to columns_not_null. Returns the rows outside the range.
 -#}
 {% test accepted_range(model, column_name, min_value=none, max_value=none) %}
     select {{ column_name }}

@@ -77,11 +77,32 @@ def model_row_counts(
         con.close()
 
 
-def dbt_failures(target_path: Path, manifest: Mapping[str, Any]) -> list[str]:
+def null_columns(warehouse_file: Path, compiled_sql: str) -> str:
+    """``nulls in email (1 row)``: what a failed ``columns_not_null`` test found, or "".
+
+    Re-runs the test's compiled query (one scan of the model) on the DuckDB file once dbt
+    has exited; the caller holds the writer lock. Any error gives "" (dbt's count stays).
+    """
+    try:
+        con = duckdb.connect(str(warehouse_file), read_only=True)
+        try:
+            rows = con.execute(compiled_sql).fetchall()
+        finally:
+            con.close()
+        found = [f"{column} ({n:,} row{'s' if n != 1 else ''})" for column, n in rows]
+    except (duckdb.Error, TypeError, ValueError):
+        return ""
+    return f"nulls in {', '.join(found)}" if found else ""
+
+
+def dbt_failures(
+    target_path: Path, manifest: Mapping[str, Any], warehouse_file: Path | None = None
+) -> list[str]:
     """One line per dbt node that errored or failed: kind, name, file and dbt's message.
 
     Read from the build's ``run_results.json``; empty when dbt wrote none (it failed
-    before running any node).
+    before running any node). Given the DuckDB ``warehouse_file`` (not on Spark), a failed
+    ``columns_not_null`` test also names the columns that hold nulls.
     """
     try:
         results = json.loads((target_path / "run_results.json").read_text())["results"]
@@ -98,6 +119,10 @@ def dbt_failures(target_path: Path, manifest: Mapping[str, Any]) -> list[str]:
         path = node.get("original_file_path")
         message = " ".join((result.get("message") or result["status"]).split())
         message = re.sub(rf"^\w+ Error in {kind} {re.escape(name)} \([^)]*\):? ?", "", message)
+        test = (node.get("test_metadata") or {}).get("name")
+        if test == "columns_not_null" and result["status"] == "fail" and warehouse_file:
+            found = null_columns(warehouse_file, result.get("compiled_code") or "")
+            message = f"{found}; {message}" if found else message
         if len(message) > DBT_MESSAGE_WIDTH:
             message = message[: DBT_MESSAGE_WIDTH - 1] + "…"
         lines.append(f"{kind} {name}" + (f" ({path})" if path else "") + f": {message}")
@@ -169,7 +194,9 @@ def warehouse_models(
                 events.append(event)
         except Exception as err:
             yield from events  # what did build stays recorded; the step then fails
-            failures = dbt_failures(invocation.target_path, invocation.manifest)
+            failures = dbt_failures(
+                invocation.target_path, invocation.manifest, None if spark else warehouse.file
+            )
             if not failures:
                 raise
             raise dg.Failure(
