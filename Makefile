@@ -81,10 +81,11 @@ dev: manifest $(DEMO_KEY_FILE)
 	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
 	  exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
-# Two workers take one work unit (a test, or a module sharing a module fixture) at a time,
-# the longest first: the order and the units are set in tests/conftest.py, so xdist must
-# not reorder them.
-XDIST := -n 2 --dist loadscope --no-loadscope-reorder
+# Three workers (on 2 cores: a quarter of a worker's time is spent waiting on dbt, Spark
+# and CLI subprocesses, files and sleeps) take one work unit (a test, or a module sharing a
+# module fixture) at a time, the longest first: the order and the units are set in
+# tests/conftest.py, so xdist must not reorder them.
+XDIST := -n 3 --dist loadscope --no-loadscope-reorder
 
 test: install-dev manifest
 	@$(BIN)/pytest $(XDIST) -q --durations=15
