@@ -104,7 +104,7 @@ def _java_major() -> int | None:
     return int(found.group(1)) if found else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # module fixtures that run Spark depend on it too
 def spark_available() -> None:
     """Skip without Java 17+, except where Spark is required (CI sets FLEX_REQUIRE_SPARK=1):
     there a missing Java fails, so the Spark proof can never be skipped silently."""

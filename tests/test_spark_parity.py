@@ -1,11 +1,11 @@
-"""The dbt project on Spark builds the same tables as on DuckDB, row for row.
+"""The project on Spark builds the same tables, and writes the same workbooks, as on DuckDB.
 
-A small generated landing is ingested into DuckDB and built there (the default target);
-its raw layer is exported to Parquet and the same project is built with
-``dbt run --target spark`` (a local Spark session in a subprocess). Every report and
-mart table of both builds is then compared after sorting: exact for integers, text,
-dates and timestamps, 1e-9 for floats. The exports' reader must return the same rows
-in the same order from the Spark build as from the DuckDB build.
+A small generated landing is refreshed twice with the CLI (`flex-usage refresh`, the whole
+Dagster job with its checks): on the default DuckDB target, and with the dbt target
+``spark`` (a local Spark session in dbt's subprocess, raw tables copied to Parquet). Every
+report, mart and staging table of both builds is then compared after sorting: exact for
+integers, text, dates and timestamps, 1e-9 for floats; the exports' reader must return
+the same rows in the same order from both; and the two refreshes' workbooks must be equal.
 
 The Parquet export and the DuckDB catalog over the Spark tables are also checked
 without Spark (no Java needed).
@@ -13,22 +13,18 @@ without Spark (no Java needed).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration import privacy
 from orchestration.exports.reader import DuckDBReportSource
 from orchestration.exports.sheets import NIGHTLY_REPORTS, ON_DEMAND_REPORTS
-from orchestration.ingest import deliveries, loader
-from orchestration.settings import DBT_PROJECT_DIR, ENV_DBT_TARGET, ENV_WAREHOUSE
+from orchestration.settings import ENV_DBT_TARGET
 from orchestration.spark import (
     ENV_SPARK_RAW_DIR,
     ENV_SPARK_WAREHOUSE_DIR,
@@ -37,6 +33,7 @@ from orchestration.spark import (
     export_raw_to_parquet,
     write_spark_catalog,
 )
+from tests.pipeline_support import exports_snapshot, refresh_args, run_cli
 from tools.generate import generate_landing
 
 # Landing from January to April; D lies before its end, so deliveries and facts after D
@@ -45,7 +42,7 @@ from tools.generate import generate_landing
 LANDING_START, LANDING_END = date(2026, 1, 1), date(2026, 4, 10)
 AS_OF = date(2026, 3, 27)
 TEAMS, SEED = 4, 1
-DBT_TIMEOUT_SECONDS = 600
+REFRESH_TIMEOUT_SECONDS = 900
 
 REPORTS = (
     "rpt_summary",
@@ -98,62 +95,40 @@ spark = pytest.mark.spark
 # --------------------------------------------------------------------------- builds
 
 
-def _ingest(landing: Path, warehouse: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        loader.ensure_raw_schema(con)
-        for delivery in deliveries.discover(landing):
-            loader.ingest(con, delivery)
-        privacy.refresh_user_hashes(con, "spark parity key")
+@dataclass(frozen=True)
+class Refresh:
+    """One CLI refresh of the parity landing: its warehouse, workbooks and printed summary."""
 
-
-def _dbt_run(root: Path, name: str, env: dict[str, str]) -> None:
-    """The models and seeds (``dbt build`` without tests) as of D, in a subprocess
-    (dbt-duckdb keeps its file open in-process); ``dbt run`` would load no seed."""
-    target = root / f"{name}_target"
-    command = [
-        str(Path(sys.executable).with_name("dbt")),
-        "build",
-        "--resource-type",
-        "model",
-        "--resource-type",
-        "seed",
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        "--vars",
-        json.dumps({"as_of_date": AS_OF.isoformat()}),
-    ]
-    done = subprocess.run(
-        command,
-        cwd=root,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=DBT_TIMEOUT_SECONDS,
-        check=False,
-    )
-    assert done.returncode == 0, f"dbt run on {name} failed:\n{done.stdout[-6000:]}{done.stderr}"
+    warehouse: Path
+    exports: Path
+    stdout: str
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(DuckDB warehouse, DuckDB catalog over the Spark build) of the same landing and D."""
+def refreshes(
+    tmp_path_factory: pytest.TempPathFactory, spark_available: None
+) -> dict[str, Refresh]:
+    """The parity landing refreshed as of D on each dbt target."""
     root = tmp_path_factory.mktemp("spark_parity")
-    landing, warehouse = root / "landing", root / "flex_usage.duckdb"
+    landing = root / "landing"
     generate_landing(landing, LANDING_START, LANDING_END, teams=TEAMS, seed=SEED)
-    _ingest(landing, warehouse)
-    _dbt_run(root, "duckdb", {ENV_DBT_TARGET: "duckdb", ENV_WAREHOUSE: str(warehouse)})
+    done = {}
+    for target in ("duckdb", "spark"):
+        base = root / target
+        args = refresh_args(landing, base / "wh.duckdb", base / "exports", AS_OF.isoformat())
+        run = run_cli(*args, env={ENV_DBT_TARGET: target}, timeout=REFRESH_TIMEOUT_SECONDS)
+        assert run.returncode == 0, (
+            f"{target} refresh failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+        )
+        done[target] = Refresh(base / "wh.duckdb", base / "exports", run.stdout)
+    return done
 
-    layout = SparkLayout(warehouse_dir=root / "spark", raw_dir=root / "raw_parquet")
-    export_raw_to_parquet(warehouse, layout.raw_dir)
-    _dbt_run(root, "spark", layout.dbt_env())
-    write_spark_catalog(layout.warehouse_dir, layout.catalog_file)
-    return warehouse, layout.catalog_file
+
+@pytest.fixture(scope="module")
+def builds(refreshes: dict[str, Refresh]) -> tuple[Path, Path]:
+    """(DuckDB warehouse, DuckDB catalog over the Spark build) of the same landing and D."""
+    spark = refreshes["spark"].warehouse
+    return refreshes["duckdb"].warehouse, SparkLayout.of(spark).catalog_file
 
 
 # --------------------------------------------------------------------------- comparison
@@ -278,6 +253,19 @@ def test_exports_read_the_spark_build_like_the_duckdb_build(builds: tuple[Path, 
                 actual = [row for batch in spark.batches(report, team, AS_OF) for row in batch]
                 assert len(actual) == len(expected), (report.model, team)
                 assert _row_differences(expected, actual) == [], (report.model, team)
+
+
+@spark
+@needs_java
+def test_spark_refresh_writes_the_duckdb_refresh_workbooks(refreshes: dict[str, Refresh]) -> None:
+    """The whole Dagster refresh on Spark: its checks pass and its workbooks are DuckDB's."""
+    for refresh in refreshes.values():
+        # dbt tests and GX checks ran as asset checks on this target, and none failed
+        checks = re.search(r"checks (\d+) passed, \d+ warned, (\d+) failed", refresh.stdout)
+        assert checks and int(checks[1]) > 100 and checks[2] == "0", refresh.stdout[-2000:]
+    books = {target: exports_snapshot(r.exports) for target, r in refreshes.items()}
+    assert books["duckdb"], "workbooks were written"
+    assert books["spark"] == books["duckdb"]
 
 
 # --------------------------------------------------------------------------- without Spark
