@@ -8,6 +8,7 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -84,6 +85,19 @@ def dagster_home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV_DAGSTER_HOME, str(home))
         yield home
+
+
+@pytest.fixture(autouse=True)
+def live_definitions_state():
+    """Every test runs with a live (ephemeral) Dagster instance entered.
+
+    Loading definitions reads the entered instance's definitions-state storage from a
+    context variable; one left behind by an instance that has since been collected makes
+    `dg.materialize` fail with "undefined DagsterInstance weakref" in whichever later test
+    of that worker loads definitions (see tests/test_pipeline_instance.py).
+    """
+    with dg.DagsterInstance.ephemeral():
+        yield
 
 
 @pytest.fixture
