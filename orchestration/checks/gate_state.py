@@ -16,7 +16,6 @@ import duckdb
 from orchestration.checks.outcome import CheckOutcome
 from orchestration.checks.raw_suites import check_raw_layer
 from orchestration.checks.reject_gate import check_reject_rate
-from orchestration.checks.warehouse_io import count
 
 GATE_STATE = """
 create table if not exists raw.gate_failures (
@@ -41,11 +40,10 @@ def held_deliveries(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[
 
     Read-only: an absent table holds nothing.
     """
-    exists = count(
-        con,
+    [(exists,)] = con.execute(
         "select count(*) from information_schema.tables"
-        " where table_schema = 'raw' and table_name = 'gate_failures'",
-    )
+        " where table_schema = 'raw' and table_name = 'gate_failures'"
+    ).fetchall()
     if not exists:
         return []
     rows = con.execute(

@@ -19,13 +19,6 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) 
     return con.execute(sql, list(params)).df()
 
 
-def count(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> int:
-    """Run ``sql``, a ``select count(*)`` without ``group by`` (one row), and return it."""
-    row = con.execute(sql, list(params)).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def bulk_frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
 ) -> pd.DataFrame:

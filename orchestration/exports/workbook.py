@@ -205,13 +205,9 @@ def _add_charts(
         summary.add_chart(tokens_by_day_chart(days), DAY_CHART_ANCHOR)
     if months.rows:
         summary.add_chart(tokens_by_month_chart(months), MONTH_CHART_ANCHOR)
-    # By product's watched rows are all Past 12 months rows: one group, one block at most.
-    time_range = BY_PRODUCT.position("time_range") - 1
-    products = _blocks(
-        watched[BY_PRODUCT.sheet].rows, parts[BY_PRODUCT.sheet], max_rows, time_range
-    )
-    if products:
-        (block,) = products.values()
+    products = [index for index, _ in watched[BY_PRODUCT.sheet].rows]
+    block = _block(products, parts[BY_PRODUCT.sheet], max_rows) if products else None
+    if block:
         block.worksheet.add_chart(by_product_chart(block), BY_PRODUCT_CHART_ANCHOR)
     product = TOKEN_DISTRIBUTION.position("product") - 1
     distribution = watched[TOKEN_DISTRIBUTION.sheet].rows
@@ -226,25 +222,26 @@ def _add_charts(
         bands[top[0]].worksheet.add_chart(chart, DISTRIBUTION_CHART_ANCHOR)
 
 
+def _block(indexes: list[int], parts: list[SheetPart], max_rows: int) -> Block | None:
+    """The sheet block of the rows ``indexes``, or None when they do not sit consecutively
+    on one sheet part (a table continued on ``<name> (2)``): a chart series references one
+    cell range."""
+    per_part = max_rows - 1
+    first, last = indexes[0], indexes[-1]
+    if first // per_part != last // per_part or last - first + 1 != len(indexes):
+        return None
+    return Block(parts[first // per_part].worksheet, first % per_part + 2, last % per_part + 2)
+
+
 def _blocks(
     rows: list[tuple[int, tuple]], parts: list[SheetPart], max_rows: int, key: int
 ) -> dict[str, Block]:
-    """The sheet blocks of ``rows`` (by row index), one per value of the text ``row[key]``.
-
-    A group whose rows do not sit consecutively on one sheet part (a table continued on
-    ``<name> (2)`` mid-group) is left out: a chart series references one cell range.
-    """
-    per_part = max_rows - 1
+    """The sheet block of each value of the text ``row[key]`` (rows by index), if it has one."""
     groups: dict[str, list[int]] = {}
     for index, row in rows:
         groups.setdefault(row[key], []).append(index)
-    blocks = {}
-    for name, indexes in groups.items():
-        first, last = indexes[0], indexes[-1]
-        if first // per_part == last // per_part and last - first + 1 == len(indexes):
-            worksheet = parts[first // per_part].worksheet
-            blocks[name] = Block(worksheet, first % per_part + 2, last % per_part + 2)
-    return blocks
+    found = {name: _block(indexes, parts, max_rows) for name, indexes in groups.items()}
+    return {name: block for name, block in found.items() if block}
 
 
 def _selected_teams(active: list[str], team_ids: Iterable[str] | None, as_of: date) -> list[str]:
