@@ -8,6 +8,7 @@ import dagster as dg
 from orchestration.defs.definitions import defs
 from orchestration.defs.resources import (
     LandingResource,
+    ProjectDbtResource,
     WarehouseResource,
     build_resources,
     env_resources,
@@ -254,3 +255,19 @@ def test_report_identity_checks_block_and_alert_listings_warn():
         dg.AssetKey(["reports", "rpt_balances"]),
         dg.AssetKey(["reports", "rpt_subscriptions"]),
     } <= parents
+
+
+def test_dbt_resource_knows_its_version_without_starting_dbt(monkeypatch):
+    """Each build starts one dbt process, not a second one for ``dbt --version``."""
+    import importlib.metadata
+
+    from dagster_dbt.core import resource as dagster_dbt_resource
+    from packaging import version
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"started a process: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
+    dbt = env_resources()["dbt"]
+    assert isinstance(dbt, ProjectDbtResource)
+    assert dbt._cli_version == version.parse(importlib.metadata.version("dbt-core"))
