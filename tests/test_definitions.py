@@ -1,9 +1,12 @@
 """The Dagster code location loads and has the assets, checks, jobs, schedule and sensors."""
 
+import importlib.metadata
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster_dbt.core import resource as dagster_dbt_resource
+from packaging import version
 
 from orchestration.defs.definitions import defs
 from orchestration.defs.resources import (
@@ -259,10 +262,6 @@ def test_report_identity_checks_block_and_alert_listings_warn():
 
 def test_dbt_resource_knows_its_version_without_starting_dbt(monkeypatch):
     """Each build starts one dbt process, not a second one for ``dbt --version``."""
-    import importlib.metadata
-
-    from dagster_dbt.core import resource as dagster_dbt_resource
-    from packaging import version
 
     def no_subprocess(*args, **kwargs):
         raise AssertionError(f"started a process: {args}")
