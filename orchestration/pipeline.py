@@ -267,9 +267,7 @@ def refresh(
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir, warnings=warnings)
     with refresh_lock(settings.warehouse), open_instance() as instance:
         fail_abandoned_cli_runs(instance)
-        request = delivery_run_request(
-            instance, settings.landing_dir, settings.warehouse, as_of, run_key=None
-        )
+        request = delivery_run_request(settings.landing_dir, as_of, run_key=None)
         assert request is not None  # the as-of date has a complete delivery (checked above)
         result = _job(defs, "refresh_job", progress).execute_in_process(
             run_config={

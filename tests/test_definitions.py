@@ -8,15 +8,15 @@ import dagster as dg
 from dagster_dbt.core import resource as dagster_dbt_resource
 from packaging import version
 
+from orchestration.defs.config import AS_OF_TAG
 from orchestration.defs.definitions import defs
 from orchestration.defs.resources import (
     LandingResource,
     ProjectDbtResource,
-    WarehouseResource,
     build_resources,
     env_resources,
 )
-from orchestration.defs.runs import refresh_run_config
+from orchestration.defs.runs import delivery_run_request, refresh_run_config
 from orchestration.defs.schedules import nightly_refresh
 from orchestration.defs.sensors import new_delivery_sensor
 from orchestration.settings import Settings
@@ -58,11 +58,10 @@ def test_dbt_sources_link_to_ingest_assets():
     assert dg.AssetKey(["raw", "usage"]) in parents
 
 
-def test_writers_share_one_pool_and_ingest_backfills_in_one_run():
+def test_writers_share_one_pool_and_ingest_is_one_step_whatever_the_deliveries():
     graph = defs.resolve_asset_graph()
     ingest = graph.get(dg.AssetKey(["raw", "usage"]))
-    assert ingest.partitions_def.name == "deliveries"
-    assert ingest.backfill_policy == dg.BackfillPolicy.single_run()
+    assert ingest.partitions_def is None  # a backfill records one event per raw asset
     pools = {
         node.pool
         for node in defs.resolve_job_def("refresh_job").graph.node_defs
@@ -99,16 +98,13 @@ def test_schedule_runs_nightly_at_two_utc_as_of_yesterday(tmp_path, monkeypatch)
         context = dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
-            resources={
-                "landing": LandingResource(path=str(tmp_path)),
-                "warehouse": WarehouseResource(path=str(tmp_path / "not_built_yet.duckdb")),
-            },
+            resources={"landing": LandingResource(path=str(tmp_path))},
         )
         request = nightly_refresh(context)
+    # every pending delivery up to yesterday, in one run; today's is left for tomorrow
     assert request.run_config == refresh_run_config(date(2026, 3, 2))
-    # every complete delivery up to yesterday, in one run; today's is left for tomorrow
-    assert request.tags["dagster/asset_partition_range_start"] == "2026-03-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
+    assert request.tags == {AS_OF_TAG: "2026-03-02"}
+    assert request.run_key == "nightly-2026-03-02"
 
 
 def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
@@ -131,7 +127,7 @@ def test_sensor_requests_a_refresh_once_per_new_delivery(tmp_path, monkeypatch):
         )
         request = new_delivery_sensor(later)
         assert request.run_config == refresh_run_config(date(2026, 3, 2))
-        assert request.tags["dagster/asset_partition_range_end"] == "2026-03-02"
+        assert request.tags == {AS_OF_TAG: "2026-03-02"}
 
 
 def test_code_location_reads_its_settings_when_a_run_starts(tmp_path, monkeypatch):
@@ -174,32 +170,20 @@ def test_mail_and_retention_settings_reach_their_steps_as_resources(tmp_path, mo
         assert RetentionPolicy.from_env(built.retention.settings()).nightly_days == 9
 
 
-def test_run_request_spans_only_new_or_redelivered_deliveries(tmp_path):
-    import duckdb
-
-    from orchestration.defs.runs import delivery_run_request
-    from orchestration.ingest.deliveries import discover
-
-    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
-    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+def test_run_request_carries_the_as_of_date_and_needs_a_complete_delivery(tmp_path):
+    landing = tmp_path / "landing"
+    for day in ("2026-03-01", "2026-03-02"):
         write_delivery(landing, day)
-    first, second, _ = discover(landing, None)
-    con = duckdb.connect(str(warehouse))
-    con.execute("create schema raw")
-    con.execute("create table raw.deliveries (delivery_date date, manifest_sha256 varchar)")
-    con.execute(
-        "insert into raw.deliveries values (?, ?), (?, ?)",
-        [first.delivery_date, first.manifest_sha256, second.delivery_date, "old"],
-    )
-    con.close()
-    with dg.instance_for_test() as instance:
-        request = delivery_run_request(instance, landing, warehouse, date(2026, 3, 3), None)
-        # 03-01 is loaded as delivered; 03-02 was re-delivered since; 03-03 is new
-        assert request.tags["dagster/asset_partition_range_start"] == "2026-03-02"
-        assert request.tags["dagster/asset_partition_range_end"] == "2026-03-03"
-        nothing_new = delivery_run_request(instance, landing, warehouse, date(2026, 3, 1), None)
-        assert nothing_new.tags["dagster/asset_partition_range_start"] == "2026-03-01"
-        assert nothing_new.tags["dagster/asset_partition_range_end"] == "2026-03-01"
+    request = delivery_run_request(landing, date(2026, 3, 2), "nightly-2026-03-02")
+    assert request is not None and request.run_key == "nightly-2026-03-02"
+    assert request.tags == {AS_OF_TAG: "2026-03-02"}
+    config = request.run_config["ops"]
+    assert {op: c["config"]["as_of"] for op, c in config.items()} == {
+        "raw_deliveries": "2026-03-02",
+        "warehouse_models": "2026-03-02",
+        "reports__release": "2026-03-02",
+    }
+    assert delivery_run_request(landing, date(2026, 2, 28), None) is None
 
 
 def test_dev_instance_config_loads(tmp_path):

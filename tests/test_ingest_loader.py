@@ -12,9 +12,9 @@ import pytest
 from landing_builder import HEADERS, base_files, csv_text, render, write_delivery
 
 from orchestration.defs.assets.ingest import raw_deliveries
-from orchestration.defs.partitions import DELIVERIES
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.ingest import loader
+from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
 
 D = date(2026, 3, 2)
@@ -129,16 +129,13 @@ def test_extra_columns_are_logged_once_per_file_and_in_the_asset_metadata(tmp_pa
     landing = tmp_path / "landing"
     write_delivery(landing, "2026-03-02", files)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DELIVERIES.name, ["2026-03-02"])
     resources = {
         "landing": LandingResource(path=str(landing)),
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
     }
 
     def run() -> tuple[dict, list[str]]:
-        result = dg.materialize(
-            [raw_deliveries], instance=instance, resources=resources, partition_key="2026-03-02"
-        )
+        result = dg.materialize([raw_deliveries], instance=instance, resources=resources)
         (usage,) = [
             m for m in result.asset_materializations_for_node("raw_deliveries")
             if m.asset_key == dg.AssetKey(["raw", "usage"])
@@ -160,6 +157,40 @@ def test_extra_columns_are_logged_once_per_file_and_in_the_asset_metadata(tmp_pa
         "2026-03-02/usage.csv: unknown column(s) ignored: note, source",
     ]
     assert run() == ({}, [])  # unchanged delivery: not ingested, not reported again
+
+
+def test_one_run_loads_every_pending_delivery_with_one_event_per_raw_asset(tmp_path):
+    landing = tmp_path / "landing"
+    for day in ("2026-03-02", "2026-03-03", "2026-03-04"):
+        write_delivery(landing, day)
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {
+        "landing": LandingResource(path=str(landing)),
+        "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
+    }
+
+    def run() -> list[dg.AssetMaterialization]:
+        result = dg.materialize([raw_deliveries], instance=instance, resources=resources)
+        return result.asset_materializations_for_node("raw_deliveries")
+
+    first = run()
+    # one materialization per raw asset, not one per asset and delivery
+    assert sorted(m.asset_key.path[-1] for m in first) == sorted(
+        [e.name for e in ENTITIES] + ["deliveries", "quarantine"]
+    )
+    assert {m.partition for m in first} == {None}
+    usage = next(m for m in first if m.asset_key == dg.AssetKey(["raw", "usage"]))
+    assert usage.metadata["ingested_deliveries"].value == [
+        "2026-03-02",
+        "2026-03-03",
+        "2026-03-04",
+    ]
+    write_delivery(
+        landing, "2026-03-03", {**base_files(), "usage.csv": base_files()["usage.csv"][:2]}
+    )
+    again = next(m for m in run() if m.asset_key == dg.AssetKey(["raw", "usage"]))
+    assert again.metadata["ingested_deliveries"].value == ["2026-03-03"]  # the re-delivery only
+    assert again.metadata["deliveries_unchanged"].value == 2
 
 
 @pytest.mark.parametrize("fallback", [False, True], ids=["duckdb", "python"])

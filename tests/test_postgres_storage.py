@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.defs.config import AS_OF_TAG
 from orchestration.defs.resources import build_resources
 from orchestration.defs.sensors import new_delivery_sensor
 from orchestration.pipeline import refresh
@@ -109,6 +110,6 @@ def test_refresh_and_sensor_tick_on_postgres_storage(postgres, tmp_path, monkeyp
         write_delivery(landing, "2026-01-08")
         tick = dg.build_sensor_context(instance, resources=resources)
         request = new_delivery_sensor(tick)
-        assert request.tags["dagster/asset_partition_range_end"] == "2026-01-08"
-        # the partition the sensor registered is stored in PostgreSQL too
-        assert "2026-01-08" in instance.get_dynamic_partitions("deliveries")
+        assert request.tags[AS_OF_TAG] == "2026-01-08"
+        # the team partitions the refresh registered are stored in PostgreSQL too
+        assert instance.get_dynamic_partitions("teams")

@@ -6,11 +6,9 @@ import dagster as dg
 
 from orchestration.defs.assets.ingest import raw_deliveries
 from orchestration.defs.config import AS_OF_TAG, RefreshConfig, newest_report_date, run_as_of
-from orchestration.defs.partitions import DELIVERIES
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from tests.landing_builder import write_delivery
 
-SINGLE_RUN = dg.BackfillPolicy.single_run()  # as the ingest asset
 D1, D2, D3 = "2026-03-02", "2026-03-03", "2026-03-04"
 
 
@@ -22,22 +20,17 @@ def _run(tmp_path, tags: dict[str, str] | None = None) -> tuple[dict[str, date],
     landing = tmp_path / "landing"
     seen: dict[str, date] = {}
 
-    @dg.asset(
-        deps=[dg.AssetKey(["raw", "usage"])], partitions_def=DELIVERIES, backfill_policy=SINGLE_RUN
-    )
+    @dg.asset(deps=[dg.AssetKey(["raw", "usage"])])
     def upstream_delivers_meanwhile(landing: LandingResource) -> None:
         write_delivery(landing.folder, D3)
 
-    @dg.asset(
-        deps=[upstream_delivers_meanwhile], partitions_def=DELIVERIES, backfill_policy=SINGLE_RUN
-    )
+    @dg.asset(deps=[upstream_delivers_meanwhile])
     def later_step(
         context: dg.AssetExecutionContext, config: RefreshConfig, landing: LandingResource
     ) -> None:
         seen["later"] = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
 
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(DELIVERIES.name, [D1])
     result = dg.materialize(
         [raw_deliveries, upstream_delivers_meanwhile, later_step],
         instance=instance,
@@ -45,7 +38,6 @@ def _run(tmp_path, tags: dict[str, str] | None = None) -> tuple[dict[str, date],
             "landing": LandingResource(path=str(landing)),
             "warehouse": WarehouseResource(path=str(tmp_path / "wh.duckdb")),
         },
-        partition_key=D1,
         tags=tags or {},
     )
     (usage,) = [

@@ -9,8 +9,10 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from orchestration.defs.config import AS_OF_TAG
 from orchestration.defs.resources import build_resources
 from orchestration.defs.sensors import new_delivery_sensor
+from orchestration.ingest.deliveries import discover
 from orchestration.instance import TAG_CLI_HOST, TAG_CLI_PID, fail_abandoned_cli_runs
 from orchestration.pipeline import refresh
 from orchestration.settings import Settings
@@ -58,8 +60,8 @@ def test_cli_runs_are_in_the_instance_and_the_sensor_waits_for_new_deliveries(
         arrived = dg.build_sensor_context(instance=instance, resources=resources)
         request = new_delivery_sensor(arrived)
         assert isinstance(request, dg.RunRequest)
-        assert request.tags["dagster/asset_partition_range_start"] == "2026-01-08"
-        assert request.tags["dagster/asset_partition_range_end"] == "2026-01-08"
+        assert request.tags[AS_OF_TAG] == "2026-01-08"
+        assert arrived.cursor == f"2026-01-08:{discover(landing)[-1].manifest_sha256}"
         again = dg.build_sensor_context(
             instance=instance, cursor=arrived.cursor, resources=resources
         )

@@ -1,4 +1,4 @@
-"""What the launchers (schedule, sensors, CLI) hand a run: its config, tags, partitions."""
+"""What the launchers (schedule, sensors, CLI) hand a run: its config, tags, team range."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.config import AS_OF_TAG
-from orchestration.defs.partitions import DELIVERIES_NAME, TEAMS_NAME
+from orchestration.defs.partitions import TEAMS_NAME
 from orchestration.ingest import deliveries as dlv
-from orchestration.warehouse import loaded_manifests
 
 
 def refresh_run_config(as_of: date, full_refresh: bool = False) -> dict:
@@ -44,39 +43,17 @@ def as_of_tags(as_of: date) -> dict[str, str]:
     return {AS_OF_TAG: as_of.isoformat()}
 
 
-def delivery_run_request(
-    instance: dg.DagsterInstance,
-    landing: Path,
-    warehouse: Path,
-    as_of: date,
-    run_key: str | None,
-) -> dg.RunRequest | None:
+def delivery_run_request(landing: Path, as_of: date, run_key: str | None) -> dg.RunRequest | None:
     """A refresh_job run up to ``as_of``; None when there is no complete delivery.
 
-    The run's partition range spans the deliveries that are new or re-delivered
-    (or, with none, just the newest one), so a nightly run records one partition,
-    not the whole history. Unchanged deliveries inside the range are skipped by
-    the ingest asset itself.
+    The run loads whatever is pending on or before ``as_of`` (new or re-delivered
+    deliveries, read from the warehouse by the ingest asset itself); with nothing
+    pending it rebuilds and re-checks the reports as of that date.
     """
-    complete = dlv.discover(landing, as_of)
-    if not complete:
+    if not dlv.discover(landing, as_of):
         return None
-    found = [d.delivery_date.isoformat() for d in complete]
-    known = set(instance.get_dynamic_partitions(DELIVERIES_NAME))
-    new = [k for k in found if k not in known]
-    if new:
-        instance.add_dynamic_partitions(DELIVERIES_NAME, new)
-    loaded = loaded_manifests(warehouse)
-    pending = {
-        d.delivery_date.isoformat()
-        for d in complete
-        if loaded.get(d.delivery_date) != d.manifest_sha256
-    } or {max(found)}
-    ordered = [k for k in instance.get_dynamic_partitions(DELIVERIES_NAME) if k in pending]
     return dg.RunRequest(
-        run_key=run_key,
-        run_config=refresh_run_config(as_of),
-        tags={**partition_range_tags(ordered), **as_of_tags(as_of)},
+        run_key=run_key, run_config=refresh_run_config(as_of), tags=as_of_tags(as_of)
     )
 
 

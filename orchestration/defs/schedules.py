@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from orchestration.defs.jobs import refresh_job
-from orchestration.defs.resources import LandingResource, WarehouseResource
+from orchestration.defs.resources import LandingResource
 from orchestration.defs.runs import delivery_run_request
 
 
@@ -18,16 +18,9 @@ from orchestration.defs.runs import delivery_run_request
 def nightly_refresh(
     context: dg.ScheduleEvaluationContext,
     landing: LandingResource,
-    warehouse: WarehouseResource,
 ):
     """02:00 UTC: refresh as of yesterday."""
     run_day = (context.scheduled_execution_time or datetime.now(UTC)).date()
     as_of = run_day - timedelta(days=1)
-    request = delivery_run_request(
-        context.instance,
-        landing.folder,
-        warehouse.file,
-        as_of,
-        run_key=f"nightly-{as_of}",
-    )
+    request = delivery_run_request(landing.folder, as_of, run_key=f"nightly-{as_of}")
     return request or dg.SkipReason(f"no complete delivery on or before {as_of}")

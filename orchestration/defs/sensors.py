@@ -63,9 +63,7 @@ def new_delivery_sensor(
         return dg.SkipReason("no new complete delivery since the last request")
     newest = max(d.delivery_date for d in complete)
     context.update_cursor(",".join(sorted(pending)))
-    request = delivery_run_request(
-        context.instance, landing.folder, warehouse.file, newest, run_key=None
-    )
+    request = delivery_run_request(landing.folder, newest, run_key=None)
     return request or dg.SkipReason("no complete delivery")
 
 
