@@ -53,12 +53,22 @@ def _step_times(started_after: float) -> dict[str, list[float]]:
     return steps
 
 
+# the drawdown (the timeline of draws per team, its allocation table) and its audit balances
+DRAWDOWN_MODELS = {
+    "int_drawdown_entries",
+    "int_usage_allocation",
+    "fct_usage_allocation",
+    "int_bucket_charge_balances",
+}
+
+
 def _dbt_node_seconds(started_after: float) -> dict[str, float]:
     """Execution seconds of the newest dbt build started after a time, by node kind.
 
     ``report_models`` are the models of the reports layer (the folder ``models/reports``:
     ``rpt_*`` and the ``int_*`` models they share), read from the build's manifest: the
-    report stage. Nodes run on several threads, so the sums can exceed the build's wall time.
+    report stage. ``drawdown_models`` are the drawdown and its audit (DRAWDOWN_MODELS).
+    Nodes run on several threads, so the sums can exceed the build's wall time.
     """
     from orchestration.settings import DBT_PROJECT_DIR
 
@@ -72,7 +82,7 @@ def _dbt_node_seconds(started_after: float) -> dict[str, float]:
     newest = max(found, key=lambda p: p.stat().st_mtime)
     results = json.loads(newest.read_text())["results"]
     nodes = json.loads((newest.parent / "manifest.json").read_text())["nodes"]
-    kinds = {"report_models": 0.0, "models": 0.0, "tests": 0.0}
+    kinds = {"report_models": 0.0, "drawdown_models": 0.0, "models": 0.0, "tests": 0.0}
     for node in results:
         kind = node["unique_id"].split(".", 1)[0]
         seconds = node["execution_time"]
@@ -80,6 +90,8 @@ def _dbt_node_seconds(started_after: float) -> dict[str, float]:
             kinds["models"] += seconds
             if nodes[node["unique_id"]]["fqn"][1] == "reports":
                 kinds["report_models"] += seconds
+            if nodes[node["unique_id"]]["name"] in DRAWDOWN_MODELS:
+                kinds["drawdown_models"] += seconds
         elif kind == "test":
             kinds["tests"] += seconds
     return {key: round(value, 3) for key, value in kinds.items()}

@@ -77,7 +77,7 @@ def test_peer_figures_equal_the_product(result):
 @pytest.mark.bench
 def test_every_target_is_evaluated(result):
     assert result["targets"] == evaluate_targets(result)
-    assert len(result["targets"]) == 9
+    assert len(result["targets"]) == 11
     assert all(isinstance(t["met"], bool) for t in result["targets"].values())
 
 
