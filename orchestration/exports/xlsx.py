@@ -1,6 +1,7 @@
 """Streaming xlsx writer (openpyxl write-only) with typed, formula-safe cells.
 
-Rows are appended as plain values; only cells that need it are styled: figures get their
+Rows of plain values are serialised straight to sheet XML (``row_xml``); the others are
+appended to openpyxl as values, and only cells that need it are styled: figures get their
 column's number format (thousands separators, 2 decimals, percentage), a flagged column
 its red/green fill, and formula-like text Excel's quote prefix (stored as text, never as
 a formula). Dates get ``yyyy-mm-dd`` from openpyxl. Text is OOXML-escaped (see
@@ -36,6 +37,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from .files import write_file_atomically
+from .row_xml import RowSerializer, accept_prebuilt_rows
 from .safety import XLSX_MAX_CHARS, is_formula_like, xlsx_cut, xlsx_text
 from .sheets import Report
 
@@ -121,8 +123,16 @@ def write_report(
         worksheet = _start_sheet(workbook, report, len(parts) + 1, widths)
         if not parts:
             formats = _number_styles(worksheet, report)
+        serializer = None if styled else RowSerializer(worksheet, formats)
+        accept_prebuilt_rows(worksheet)
         count = 0
         while pending is not None and count < max_rows - 1:
+            prebuilt = serializer.row(pending, count + 2) if serializer else None
+            if prebuilt is not None:
+                worksheet.append(prebuilt)
+                count += 1
+                pending = next(rows, None)
+                continue
             lines = max(_lines(pending[i], w) for i, w in wrapped) if wrapped else 1
             if styled:
                 cells = _cells(worksheet, pending[:width], formats, cut)
