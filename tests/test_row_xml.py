@@ -6,6 +6,7 @@ import io
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain
 
 import pytest
 
@@ -74,10 +75,14 @@ def counted(monkeypatch) -> list[int]:
     return counts
 
 
+INTERLEAVED = [
+    *chain.from_iterable(zip(PLAIN_ROWS, OTHER_ROWS[: len(PLAIN_ROWS)], strict=True)),
+    *OTHER_ROWS[len(PLAIN_ROWS) :],
+]
+
+
 @pytest.mark.parametrize(
-    "rows",
-    [PLAIN_ROWS, OTHER_ROWS, [r for pair in zip(PLAIN_ROWS, OTHER_ROWS) for r in pair]],
-    ids=["plain", "other", "interleaved"],
+    "rows", [PLAIN_ROWS, OTHER_ROWS, INTERLEAVED], ids=["plain", "other", "interleaved"]
 )
 def test_serialised_rows_are_the_bytes_openpyxl_writes(rows, counted, monkeypatch):
     fast = _workbook(rows)
