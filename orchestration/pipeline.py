@@ -26,7 +26,6 @@ from orchestration.defs.partitions import TEAMS_NAME
 from orchestration.defs.resources import build_resources
 from orchestration.defs.runs import (
     as_of_tags,
-    delivery_run_request,
     exports_run_config,
     ordered_teams,
     partition_range_tags,
@@ -267,15 +266,13 @@ def refresh(
     summary = RefreshResult(as_of, settings.warehouse, settings.exports_dir, warnings=warnings)
     with refresh_lock(settings.warehouse), open_instance() as instance:
         fail_abandoned_cli_runs(instance)
-        request = delivery_run_request(settings.landing_dir, as_of, run_key=None)
-        assert request is not None  # the as-of date has a complete delivery (checked above)
         result = _job(defs, "refresh_job", progress).execute_in_process(
             run_config={
                 **refresh_run_config(as_of, full_refresh),
                 **_loggers(console_level, progress),
             },
             instance=instance,
-            tags={**request.tags, **cli_run_tags()},
+            tags={**as_of_tags(as_of), **cli_run_tags()},
             raise_on_error=False,
         )
         if progress:

@@ -8,9 +8,9 @@ one ``<row>`` element parsed from a string. Any other row returns None and goes 
 openpyxl unchanged, so both paths write the same XML (``tests/test_row_xml.py``
 compares them byte for byte).
 
-The sheet's stream is openpyxl's own: :func:`accept_prebuilt_rows` lets a write-only
-worksheet take a :class:`PrebuiltRow` through ``append``, so row numbers, the sheet's
-other parts and saving stay openpyxl's.
+The sheet's stream is openpyxl's own: a serializer makes its write-only worksheet take a
+:class:`PrebuiltRow` through ``append``, so row numbers, the sheet's other parts and
+saving stay openpyxl's.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class PrebuiltRow(tuple):
     """A row already serialised: a 1-tuple holding its ``<row>`` element."""
 
 
-def accept_prebuilt_rows(worksheet: WriteOnlyWorksheet) -> None:
+def _accept_prebuilt_rows(worksheet: WriteOnlyWorksheet) -> None:
     """Let ``worksheet.append`` take a :class:`PrebuiltRow` (other rows as before).
 
     Call after the sheet's first row is appended (openpyxl creates its writer then).
@@ -63,9 +63,10 @@ def accept_prebuilt_rows(worksheet: WriteOnlyWorksheet) -> None:
 
 class RowSerializer:
     """Serialises the plain rows of one sheet whose columns have ``formats`` (the number
-    format's shared style per column, None for none)."""
+    format's shared style per column, None for none); made after the sheet's header row."""
 
     def __init__(self, worksheet: WriteOnlyWorksheet, formats: Sequence[StyleArray | None]):
+        _accept_prebuilt_rows(worksheet)
         self._worksheet = worksheet
         self._formats = formats
         self._letters = [get_column_letter(i) for i in range(1, len(formats) + 1)]

@@ -37,7 +37,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from .files import write_file_atomically
-from .row_xml import RowSerializer, accept_prebuilt_rows
+from .row_xml import RowSerializer
 from .safety import XLSX_MAX_CHARS, is_formula_like, xlsx_cut, xlsx_text
 from .sheets import Report
 
@@ -124,7 +124,6 @@ def write_report(
         if not parts:
             formats = _number_styles(worksheet, report)
         serializer = None if styled else RowSerializer(worksheet, formats)
-        accept_prebuilt_rows(worksheet)
         count = 0
         while pending is not None and count < max_rows - 1:
             prebuilt = serializer.row(pending, count + 2) if serializer else None
