@@ -58,7 +58,8 @@ DRAWDOWN_MODELS = {
     "int_drawdown_entries",
     "int_usage_allocation",
     "fct_usage_allocation",
-    "int_bucket_charge_balances",
+    "int_audited_charges",
+    "int_pack_balance_periods",
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from dbt_support import create_raw_warehouse, failures, query, run_dbt
 
@@ -602,4 +603,96 @@ def test_a_team_left_without_charges_or_packs_loses_its_entries(tmp_path):
     assert query(warehouse, entries) == [
         {"team_id": "EARLY", "entry_kind": "draw", "item_id": "U-EARLY"},
         {"team_id": "EARLY", "entry_kind": "event", "item_id": "buy-EARLY"},
+    ]
+
+
+def _three_teams_two_packs() -> dict[str, list[dict]]:
+    """Teams A, B, C: packs <team>1 (ends first: rank 1), <team>2 of 10 tokens; a 3-token charge."""
+    day = date(2026, 5, 2)
+    ends = {"1": date(2026, 8, 31), "2": AS_OF}
+    teams = ("A", "B", "C")
+    return {
+        "token_packs": [
+            {
+                "subscription_id": f"{team}{n}",
+                "team_id": team,
+                "tokens_purchased": 10,
+                "start_date": date(2026, 5, 1),
+                "end_date": end,
+                "delivery_date": day,
+            }
+            for team in teams
+            for n, end in ends.items()
+        ],
+        "token_events": [
+            {
+                "event_id": f"buy-{team}{n}",
+                "event_ts": ts("2026-05-01 08:00:00"),
+                "team_id": team,
+                "subscription_id": f"{team}{n}",
+                "event_type": "purchase",
+                "tokens": 10,
+                "delivery_date": day,
+            }
+            for team in teams
+            for n in ends
+        ],
+        "usage": [
+            {
+                "usage_id": f"U-{team}",
+                "team_id": team,
+                "usage_date": day,
+                "charge_ts": ts("2026-05-02 12:00:00"),
+                "tokens": 3,
+                "delivery_date": day,
+            }
+            for team in teams
+        ],
+    }
+
+
+def test_audits_report_tampered_draws(tmp_path):
+    """The audits re-derive each pack's balance: a tampered drawdown fails the right test.
+
+    A's charge is moved to its second pack while the first one is open (greedy order),
+    B's draw is raised past the pack's balance (overdrawn), C's pack 1 is made to end
+    before the charge (a draw from an inactive pack).
+    """
+    warehouse = tmp_path / "tampered.duckdb"
+    create_raw_warehouse(warehouse, _three_teams_two_packs())
+    day = date(2026, 5, 2)
+    assert run_dbt(warehouse, day, "run", ["--select", "+int_drawdown_entries"]).success
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update main.int_drawdown_entries set subscription_id = 'A2' "
+            "where item_id = 'U-A' and entry_kind = 'draw'"
+        )
+        con.execute(
+            "update main.int_drawdown_entries set tokens = 15 "
+            "where item_id = 'U-B' and entry_kind = 'draw'"
+        )
+        con.execute("update main.int_team_pack_ledger set end_date = date '2026-05-01' "
+                    "where subscription_id = 'C1'")  # fmt: skip
+    result = run_dbt(
+        warehouse,
+        day,
+        "build",
+        ["--select", "int_audited_charges+", "int_pack_balance_periods+", "--store-failures"],
+    )
+    statuses = {item.node.name: str(item.status) for item in result.result}
+    assert statuses.pop("assert_drawdown_follows_pack_order") == "fail"
+    assert statuses.pop("assert_ledger_bucket_not_overdrawn") == "fail"
+    assert set(statuses.values()) == {"success", "pass"}
+    audit = "main_dbt_test__audit"
+    assert query(
+        warehouse,
+        f"select usage_id, subscription_id from {audit}.assert_drawdown_follows_pack_order",
+    ) == [{"usage_id": "U-A", "subscription_id": "A1"}]
+    assert query(
+        warehouse,
+        f"select team_id, subscription_id, problem from {audit}.assert_ledger_bucket_not_overdrawn "
+        "order by team_id",
+    ) == [
+        {"team_id": "B", "subscription_id": "B1", "problem": "overdrawn"},
+        {"team_id": "C", "subscription_id": "C1", "problem": "not an active pack of the team"},
     ]

@@ -15,12 +15,14 @@ pytestmark = pytest.mark.slow
 def _built_tables(warehouse) -> dict:
     """Every built table, without the incremental models' own bookkeeping.
 
-    int_bucket_charge_balances holds the charges the latest build computed (all of
-    them after a full build, the replayed ones otherwise), so it differs by design.
+    int_audited_charges and int_pack_balance_periods hold the charges (and the packs'
+    stretch) the latest build computed: all of them after a full build, the replayed
+    ones otherwise, so they differ by design.
     """
     tables = warehouse_snapshot(warehouse)
     tables.pop("main.stg_usage_history")
-    tables.pop("main.int_bucket_charge_balances")
+    tables.pop("main.int_audited_charges")
+    tables.pop("main.int_pack_balance_periods")
     return {name: rows for name, rows in tables.items() if name.startswith("main.")}
 
 

@@ -1,12 +1,15 @@
 {#-
-    The drawdown of `charges` (usage_id, team_id, usage_date, charge_ts,
-    tokens > 0) against `inflows` (usage_bucket_inflows: per eligible
-    (charge, bucket) the bucket's cumulative token events up to the charge),
-    as common table expressions to splice into a model's WITH list. It ends
-    with two of them: drawdown_draws (usage_id, team_id, usage_date,
-    charge_ts, subscription_id, tokens_drawn > 0: one row per charge and
-    bucket it drew from) and drawdown_unallocated (the same keys and
-    `tokens`: what no bucket could cover, when positive).
+    The drawdown of `charges` (usage_id, team_key: an integer per team,
+    usage_date, charge_ts, tokens > 0, any other columns) against `steps`
+    (bucket_inflow_steps: each bucket's cumulative token events as a step
+    function of time), as common table expressions to splice into a model's
+    WITH list. charge_ranks holds every charge with its charge_seq (its
+    number in its team's time order); the last two CTEs are drawdown_draws
+    (team_key, charge_seq, bucket_rank, tokens_drawn > 0: one row per charge
+    and bucket it drew from) and drawdown_unallocated (team_key, charge_seq,
+    tokens: what no bucket could cover, when positive). Only integer keys,
+    the day, the instant and amounts travel through the levels: the caller
+    joins the charges' ids and the packs back once, through charge_ranks.
 
     Buckets are processed level by level (bucket_rank 1, 2, ...): what a
     bucket gives depends only on its own token events and on the charges'
@@ -29,110 +32,156 @@
     once (a chain), and Spark refuses window functions in a recursive CTE, so
     the levels are unrolled at compile time.
 -#}
-{% macro drawdown_level_ctes(charges, inflows, depth) -%}
+{% macro drawdown_level_ctes(charges, steps, depth) -%}
     {%- set charge_order -%}
-        partition by team_id
-        order by charge_ts, usage_id
-        rows between unbounded preceding and current row
-    {%- endset -%}
-    {%- set charge_order_before -%}
-        partition by team_id
-        order by charge_ts, usage_id
-        rows between unbounded preceding and 1 preceding
-    {%- endset -%}
-    {%- set drawn -%}
-        case
-            when inflow_to_charge is not null then residual - (
-                greatest(coalesce(max(cumulative - inflow_to_charge) over (
-                    {{ charge_order }}
-                ), 0), 0)
-                - greatest(coalesce(max(cumulative - inflow_to_charge) over (
-                    {{ charge_order_before }}
-                ), 0), 0)
-            )
-            else 0
-        end
+        partition by team_key
+        order by charge_seq
     {%- endset -%}
     charge_ranks as (
+        -- each charge numbered in its team's time order, with the ranks of the first and
+        -- last bucket active on its usage_date and, in the same pass, level 1's running
+        -- total (the charges bucket 1 is active for: those whose first rank is 1)
         select
-            c.usage_id,
-            c.team_id,
-            c.usage_date,
-            c.charge_ts,
-            c.tokens,
+            c.*,
             r.first_rank,
-            r.last_rank
+            r.last_rank,
+            row_number() over (
+                partition by c.team_key
+                order by c.charge_ts, c.usage_id
+            ) as charge_seq,
+            sum(case when r.first_rank = 1 then c.tokens else 0 end) over (
+                partition by c.team_key
+                order by c.charge_ts, c.usage_id
+                rows between unbounded preceding and current row
+            ) as first_level_cumulative
         from {{ charges }} as c
         left join (
             select
-                usage_id,
-                min(bucket_rank) as first_rank,
-                max(bucket_rank) as last_rank
-            from {{ inflows }}
-            group by usage_id
+                d.team_key,
+                d.usage_date,
+                min(b.bucket_rank) as first_rank,
+                max(b.bucket_rank) as last_rank
+            from (select distinct team_key, usage_date from {{ charges }}) as d
+            inner join (
+                select distinct team_key, bucket_rank, start_date, end_date
+                from {{ steps }}
+            ) as b
+                on
+                    d.team_key = b.team_key
+                    and d.usage_date >= b.start_date
+                    and d.usage_date <= b.end_date
+            group by d.team_key, d.usage_date
         ) as r
-            on c.usage_id = r.usage_id
+            on c.team_key = r.team_key and c.usage_date = r.usage_date
     ),
     {% for k in range(1, depth + 1) %}
+        {%- set step_of_bucket -%}
+            left join {{ steps }} as bucket
+                on
+                    carried.team_key = bucket.team_key
+                    and bucket.bucket_rank = {{ k }}
+                    and carried.usage_date >= bucket.start_date
+                    and carried.usage_date <= bucket.end_date
+                    and (bucket.from_ts is null or carried.charge_ts >= bucket.from_ts)
+                    and (bucket.to_ts is null or carried.charge_ts < bucket.to_ts)
+        {%- endset %}
         level_{{ k }}_cumulated as (
+            -- bucket k's inflow up to each carried charge (null: bucket k is not active for
+            -- it) and the running total of the carried charges it is active for
+        {%- if k == 1 %}
+            -- (bucket 1 is active for every charge level 1 carries)
+            select
+                carried.team_key,
+                carried.charge_seq,
+                carried.usage_date,
+                carried.charge_ts,
+                carried.tokens as residual,
+                carried.last_rank,
+                bucket.inflow as inflow_to_charge,
+                carried.first_level_cumulative as cumulative
+            from charge_ranks as carried
+            {{ step_of_bucket }}
+            where carried.first_rank = 1
+        {%- else %}
             select
                 carried.*,
-                bucket.subscription_id,
-                bucket.inflow_to_charge,
-                sum(case when bucket.usage_id is not null then carried.residual else 0 end) over (
-                    partition by carried.team_id
-                    order by carried.charge_ts, carried.usage_id
+                bucket.inflow as inflow_to_charge,
+                sum(case when bucket.team_key is not null then carried.residual else 0 end) over (
+                    partition by carried.team_key
+                    order by carried.charge_seq
                     rows between unbounded preceding and current row
                 ) as cumulative
             from (
                 select
-                    usage_id,
-                    team_id,
+                    team_key,
+                    charge_seq,
                     usage_date,
                     charge_ts,
                     tokens as residual,
                     last_rank
                 from charge_ranks
                 where first_rank = {{ k }}
-                {%- if k > 1 %}
-                    union all
-                    select
-                        usage_id,
-                        team_id,
-                        usage_date,
-                        charge_ts,
-                        residual_after as residual,
-                        last_rank
-                    from level_{{ k - 1 }}
-                    where residual_after > 0 and last_rank > {{ k - 1 }}
-                {%- endif %}
+                union all
+                select
+                    team_key,
+                    charge_seq,
+                    usage_date,
+                    charge_ts,
+                    residual_after as residual,
+                    last_rank
+                from level_{{ k - 1 }}
+                where residual_after > 0 and last_rank > {{ k - 1 }}
             ) as carried
-            left join {{ inflows }} as bucket
-                on carried.usage_id = bucket.usage_id and bucket.bucket_rank = {{ k }}
+            {{ step_of_bucket }}
+        {%- endif %}
+        ),
+
+        level_{{ k }}_losses as (
+            -- tokens lost (charged while the bucket was empty) through and before each charge
+            select
+                team_key,
+                charge_seq,
+                usage_date,
+                charge_ts,
+                residual,
+                last_rank,
+                inflow_to_charge,
+                greatest(coalesce(max(cumulative - inflow_to_charge) over (
+                    {{ charge_order }}
+                    rows between unbounded preceding and current row
+                ), 0), 0) as lost_through,
+                greatest(coalesce(max(cumulative - inflow_to_charge) over (
+                    {{ charge_order }}
+                    rows between unbounded preceding and 1 preceding
+                ), 0), 0) as lost_before
+            from level_{{ k }}_cumulated
         ),
 
         level_{{ k }} as (
             select
-                usage_id,
-                team_id,
+                team_key,
+                charge_seq,
                 usage_date,
                 charge_ts,
                 last_rank,
-                subscription_id,
-                {{ drawn }} as tokens_drawn,
-                residual - {{ drawn }} as residual_after
-            from level_{{ k }}_cumulated
+                case
+                    when inflow_to_charge is not null then residual - (lost_through - lost_before)
+                    else 0
+                end as tokens_drawn,
+                case
+                    when inflow_to_charge is not null then lost_through - lost_before
+                    else residual
+                end as residual_after
+            from level_{{ k }}_losses
         ),
     {% endfor %}
 
     drawdown_draws as (
         {%- for k in range(1, depth + 1) %}
             select
-                usage_id,
-                team_id,
-                usage_date,
-                charge_ts,
-                subscription_id,
+                team_key,
+                charge_seq,
+                {{ k }} as bucket_rank,
                 tokens_drawn
             from level_{{ k }}
             where tokens_drawn > 0
@@ -142,20 +191,16 @@
 
     drawdown_unallocated as (
         select
-            usage_id,
-            team_id,
-            usage_date,
-            charge_ts,
+            team_key,
+            charge_seq,
             tokens
         from charge_ranks
         where first_rank is null
         {%- for k in range(1, depth + 1) %}
             union all
             select
-                usage_id,
-                team_id,
-                usage_date,
-                charge_ts,
+                team_key,
+                charge_seq,
                 residual_after as tokens
             from level_{{ k }}
             where residual_after > 0 and last_rank = {{ k }}

@@ -1,24 +1,24 @@
--- Greedy order: once a charge has finished with a bucket that still holds
--- tokens, it must not draw from a later bucket nor leave tokens unallocated.
-with open_buckets as (
-    select
-        usage_id,
-        min(bucket_rank) as first_open_rank
-    from {{ ref('int_bucket_charge_balances') }} as balances
-    where balance_after > 0
-    group by usage_id
-)
-
+-- Greedy order: a charge that drew from a later pack, or left tokens
+-- unallocated, must have found every earlier eligible pack empty. Returns each
+-- audited charge and pack whose re-derived balance just after the charge was
+-- still positive although the charge went past it.
 select
-    o.usage_id,
-    o.first_open_rank
-from open_buckets as o
-inner join {{ ref('fct_usage') }} as u
-    on o.usage_id = u.usage_id
+    c.usage_id,
+    p.subscription_id,
+    p.bucket_rank,
+    c.reach_rank,
+    c.unallocated_tokens
+from {{ ref('int_audited_charges') }} as c
+inner join {{ ref('int_pack_balance_periods') }} as p
+    on c.team_id = p.team_id
 where
-    u.unallocated_tokens > 0
-    or exists (
-        select 1
-        from {{ ref('int_usage_allocation') }} as a
-        where a.usage_id = o.usage_id and a.bucket_rank > o.first_open_rank
+    p.balance_sign > 0
+    and c.usage_date >= p.start_date
+    and c.usage_date <= p.end_date
+    and (c.unallocated_tokens > 0 or p.bucket_rank < c.reach_rank)
+    -- the period holds the pack's last movement up to and including the charge
+    and not {{ position_before('c.charge_ts', '1', 'c.usage_id', 'p.from_ts', 'p.from_phase', 'p.from_item') }}
+    and (
+        p.to_ts is null
+        or {{ position_before('c.charge_ts', '1', 'c.usage_id', 'p.to_ts', 'p.to_phase', 'p.to_item') }}
     )

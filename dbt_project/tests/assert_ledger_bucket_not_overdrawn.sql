@@ -1,23 +1,22 @@
--- No charge draws more than the bucket holds, nor from a bucket that is not
--- active on the charge's usage_date or not held by the charge's team
--- (charges of the latest build; see int_bucket_charge_balances).
+-- No charge draws more than the pack holds (a draw inside a period of
+-- negative re-derived balance), nor from a pack that its team does not hold
+-- or that is not active on the charge's usage_date (charges of the latest
+-- build: see int_audited_charges).
 select
-    usage_id,
+    team_id,
     subscription_id,
     'overdrawn' as problem
-from {{ ref('int_bucket_charge_balances') }} as balances
-where tokens_drawn > 0 and balance_after < 0
+from {{ ref('int_pack_balance_periods') }}
+where balance_sign < 0 and draws > 0
 union all
 select
-    alloc.usage_id,
-    alloc.subscription_id,
-    'not an active bucket of the team' as problem
-from {{ ref('int_usage_allocation') }} as alloc
-inner join ({{ latest_build_charges() }}) as checked
-    on alloc.usage_id = checked.usage_id
-left join {{ ref('int_bucket_charge_balances') }} as i
-    on
-        alloc.usage_id = i.usage_id
-        and alloc.subscription_id = i.subscription_id
-        and alloc.team_id = i.team_id
-where i.usage_id is null
+    e.team_id,
+    e.subscription_id,
+    'not an active pack of the team' as problem
+from {{ ref('int_drawdown_entries') }} as e
+left join {{ ref('int_team_pack_ledger') }} as l
+    on e.team_id = l.team_id and e.subscription_id = l.subscription_id
+where
+    e.entry_kind = 'draw'
+    and e.built_seq = (select max(b.built_seq) from {{ ref('int_drawdown_entries') }} as b)
+    and (l.team_id is null or e.usage_date < l.start_date or e.usage_date > l.end_date)

@@ -181,11 +181,28 @@ held_events as (
     ),
 {% endif %}
 
+replayed_teams as (
+    select
+        team_id,
+        row_number() over (order by team_id) as team_key
+    from cuts
+),
+
 replayed_charges as (
-    select c.*
+    -- keyed by an integer per team (team_key): the drawdown levels sort and join on
+    -- integers only
+    select
+        c.usage_id,
+        c.team_id,
+        c.usage_date,
+        c.charge_ts,
+        c.tokens,
+        t.team_key
     from charges as c
     inner join cuts as k
         on c.team_id = k.team_id
+    inner join replayed_teams as t
+        on c.team_id = t.team_id
     where c.charge_ts >= k.cut_ts
 ),
 
@@ -217,11 +234,11 @@ replay_inflows as (
     {% endif %}
 ),
 
-inflows as (
-    {{ usage_bucket_inflows('replayed_charges', 'replay_inflows', ref('int_team_pack_ledger')) }}
+inflow_steps as (
+    {{ bucket_inflow_steps('replay_inflows', ref('int_team_pack_ledger'), 'replayed_teams') }}
 ),
 
-{{ drawdown_level_ctes('replayed_charges', 'inflows', depth) }},
+{{ drawdown_level_ctes('replayed_charges', 'inflow_steps', depth) }},
 
 entries as (
     select
@@ -239,32 +256,38 @@ entries as (
     from replayed_events
     union all
     select
-        team_id,
+        c.team_id,
         'draw' as entry_kind,
-        usage_id as item_id,
-        subscription_id,
-        charge_ts as entry_ts,
-        usage_date,
-        tokens_drawn as tokens,
+        c.usage_id as item_id,
+        l.subscription_id,
+        c.charge_ts as entry_ts,
+        c.usage_date,
+        d.tokens_drawn as tokens,
         cast(null as date) as pack_start_date,
         cast(null as date) as pack_end_date,
         cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
         {{ this_build }} as built_seq
-    from drawdown_draws
+    from drawdown_draws as d
+    inner join charge_ranks as c
+        on d.team_key = c.team_key and d.charge_seq = c.charge_seq
+    inner join {{ ref('int_team_pack_ledger') }} as l
+        on c.team_id = l.team_id and d.bucket_rank = l.bucket_rank
     union all
     select
-        team_id,
+        c.team_id,
         'unallocated' as entry_kind,
-        usage_id as item_id,
+        c.usage_id as item_id,
         cast(null as {{ dbt.type_string() }}) as subscription_id,
-        charge_ts as entry_ts,
-        usage_date,
-        tokens,
+        c.charge_ts as entry_ts,
+        c.usage_date,
+        d.tokens,
         cast(null as date) as pack_start_date,
         cast(null as date) as pack_end_date,
         cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
         {{ this_build }} as built_seq
-    from drawdown_unallocated
+    from drawdown_unallocated as d
+    inner join charge_ranks as c
+        on d.team_key = c.team_key and d.charge_seq = c.charge_seq
     {% if is_incremental() %}
         union all
         select

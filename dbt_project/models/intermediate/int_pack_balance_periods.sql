@@ -1,0 +1,158 @@
+{#-
+    Each pack's balance re-derived from its token events and the drawdown's
+    draws (a running sum on the pack's own timeline, not the drawdown's closed
+    form), cut into periods over which it stays positive or stays negative;
+    the periods at zero are left out. Only the teams of the latest build's
+    charges (int_audited_charges) are covered, from their earliest audited
+    charge on: what came before is summed into one opening balance, so a
+    nightly build re-derives the replayed stretch, not the history.
+
+    A period runs from the position of its first movement (included) to the
+    position of the first movement of the next period (excluded; null: it
+    lasts to the end). Positions: see position_before.
+-#}
+with audit_starts as (
+    select
+        team_id,
+        min(charge_ts) as start_ts
+    from {{ ref('int_audited_charges') }}
+    group by team_id
+),
+
+movements as (
+    -- token events of an instant together, then each draw
+    select
+        e.team_id,
+        e.subscription_id,
+        e.event_ts as position_ts,
+        0 as position_phase,
+        '' as position_item,
+        sum(e.tokens) as tokens,
+        0 as is_draw
+    from {{ ref('stg_token_events') }} as e
+    inner join audit_starts as a
+        on e.team_id = a.team_id
+    group by e.team_id, e.subscription_id, e.event_ts
+    union all
+    select
+        d.team_id,
+        d.subscription_id,
+        d.entry_ts as position_ts,
+        1 as position_phase,
+        d.item_id as position_item,
+        -d.tokens as tokens,
+        1 as is_draw
+    from {{ ref('int_drawdown_entries') }} as d
+    inner join audit_starts as a
+        on d.team_id = a.team_id
+    where d.entry_kind = 'draw'
+),
+
+timeline as (
+    -- each pack's balance at its team's audit start, then its movements from then on
+    select
+        m.team_id,
+        m.subscription_id,
+        a.start_ts as position_ts,
+        -1 as position_phase,
+        '' as position_item,
+        sum(m.tokens) as tokens,
+        0 as is_draw
+    from movements as m
+    inner join audit_starts as a
+        on m.team_id = a.team_id
+    where m.position_ts < a.start_ts
+    group by m.team_id, m.subscription_id, a.start_ts
+    union all
+    select m.*
+    from movements as m
+    inner join audit_starts as a
+        on m.team_id = a.team_id
+    where m.position_ts >= a.start_ts
+),
+
+balances as (
+    select
+        *,
+        sum(tokens) over (
+            partition by team_id, subscription_id
+            order by position_ts, position_phase, position_item
+            rows between unbounded preceding and current row
+        ) as balance
+    from timeline
+),
+
+numbered as (
+    -- a period starts where the balance's sign differs from the one before it
+    select
+        *,
+        sum(case when sign(balance) <> sign(balance - tokens) then 1 else 0 end) over (
+            partition by team_id, subscription_id
+            order by position_ts, position_phase, position_item
+            rows between unbounded preceding and current row
+        ) as period_no
+    from balances
+),
+
+periods as (
+    select
+        team_id,
+        subscription_id,
+        period_no,
+        max(sign(balance)) as balance_sign,
+        min(balance) as lowest_balance,
+        max(balance) as highest_balance,
+        sum(is_draw) as draws
+    from numbered
+    group by team_id, subscription_id, period_no
+),
+
+period_starts as (
+    select
+        team_id,
+        subscription_id,
+        period_no,
+        position_ts as from_ts,
+        position_phase as from_phase,
+        position_item as from_item,
+        lead(position_ts) over (
+            partition by team_id, subscription_id
+            order by position_ts, position_phase, position_item
+        ) as to_ts,
+        lead(position_phase) over (
+            partition by team_id, subscription_id
+            order by position_ts, position_phase, position_item
+        ) as to_phase,
+        lead(position_item) over (
+            partition by team_id, subscription_id
+            order by position_ts, position_phase, position_item
+        ) as to_item
+    from numbered
+    where sign(balance) <> sign(balance - tokens)
+)
+
+select
+    p.team_id,
+    p.subscription_id,
+    l.bucket_rank,
+    l.start_date,
+    l.end_date,
+    cast(p.balance_sign as integer) as balance_sign,
+    p.lowest_balance,
+    p.highest_balance,
+    p.draws,
+    s.from_ts,
+    s.from_phase,
+    s.from_item,
+    s.to_ts,
+    s.to_phase,
+    s.to_item
+from periods as p
+inner join period_starts as s
+    on
+        p.team_id = s.team_id
+        and p.subscription_id = s.subscription_id
+        and p.period_no = s.period_no
+inner join {{ ref('int_team_pack_ledger') }} as l
+    on p.team_id = l.team_id and p.subscription_id = l.subscription_id
+where p.balance_sign <> 0
