@@ -28,11 +28,12 @@ movements as (
         0 as position_phase,
         '' as position_item,
         sum(e.tokens) as tokens,
-        0 as is_draw
+        0 as is_draw,
+        a.start_ts
     from {{ ref('stg_token_events') }} as e
     inner join audit_starts as a
         on e.team_id = a.team_id
-    group by e.team_id, e.subscription_id, e.event_ts
+    group by e.team_id, e.subscription_id, e.event_ts, a.start_ts
     union all
     select
         d.team_id,
@@ -41,7 +42,8 @@ movements as (
         1 as position_phase,
         d.item_id as position_item,
         -d.tokens as tokens,
-        1 as is_draw
+        1 as is_draw,
+        a.start_ts
     from {{ ref('int_drawdown_entries') }} as d
     inner join audit_starts as a
         on d.team_id = a.team_id
@@ -51,24 +53,27 @@ movements as (
 timeline as (
     -- each pack's balance at its team's audit start, then its movements from then on
     select
-        m.team_id,
-        m.subscription_id,
-        a.start_ts as position_ts,
+        team_id,
+        subscription_id,
+        start_ts as position_ts,
         -1 as position_phase,
         '' as position_item,
-        sum(m.tokens) as tokens,
+        sum(tokens) as tokens,
         0 as is_draw
-    from movements as m
-    inner join audit_starts as a
-        on m.team_id = a.team_id
-    where m.position_ts < a.start_ts
-    group by m.team_id, m.subscription_id, a.start_ts
+    from movements
+    where position_ts < start_ts
+    group by team_id, subscription_id, start_ts
     union all
-    select m.*
-    from movements as m
-    inner join audit_starts as a
-        on m.team_id = a.team_id
-    where m.position_ts >= a.start_ts
+    select
+        team_id,
+        subscription_id,
+        position_ts,
+        position_phase,
+        position_item,
+        tokens,
+        is_draw
+    from movements
+    where position_ts >= start_ts
 ),
 
 balances as (
