@@ -1,7 +1,12 @@
 """Incremental builds (usage history, drawdown) give exactly what a full rebuild gives."""
 
+import csv
+import hashlib
+import io
+import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -36,6 +41,43 @@ def _build_sequences(warehouse) -> set[int]:
         con.close()
 
 
+NEW_DAY = "2026-01-02"
+
+
+def _resend_usage(folder: Path, edit) -> None:
+    """Re-send the delivery in ``folder`` with its usage rows passed through ``edit``."""
+    reader = csv.DictReader(io.StringIO((folder / "usage.csv").read_text(encoding="utf-8")))
+    rows = edit(list(reader))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    data = out.getvalue().encode("utf-8")
+    (folder / "usage.csv").write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["usage.csv"] = {"rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def _move_first_charge_to_new_day(rows: list[dict]) -> list[dict]:
+    return [{**rows[0], "usage_date": NEW_DAY, "charge_ts": f"{NEW_DAY}T10:00:00Z"}, *rows[1:]]
+
+
+def _drop_new_day(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["usage_date"] != NEW_DAY]
+
+
+def _daily_dates(warehouse: Path) -> set[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {
+            str(r[0])
+            for r in con.execute("select distinct usage_date from fct_daily_usage").fetchall()
+        }
+    finally:
+        con.close()
+
+
 def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
@@ -43,9 +85,21 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
     refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
 
-    # forward (new deliveries with late and corrected rows), then back in time
-    for as_of in (date(2026, 1, 22), date(2026, 1, 16)):
+    # forward (new deliveries with late and corrected rows); a re-sent delivery that moves a
+    # charge to a day no other delivery has, then one that withdraws it (the day empties);
+    # then back in time
+    resent = landing / "2026-01-20"
+    steps = [
+        (date(2026, 1, 22), None, False),
+        (date(2026, 1, 22), _move_first_charge_to_new_day, True),
+        (date(2026, 1, 22), _drop_new_day, False),
+        (date(2026, 1, 16), None, False),
+    ]
+    for as_of, edit, new_day_expected in steps:
+        if edit:
+            _resend_usage(resent, edit)
         refresh(landing, as_of, warehouse, exports, write_exports=False)
+        assert (NEW_DAY in _daily_dates(warehouse)) is new_day_expected
         assert _build_sequences(warehouse) > {1}, "this refresh was incremental"
         full = tmp_path / f"full-{as_of}.duckdb"
         shutil.copy(warehouse, full)

@@ -34,8 +34,9 @@
 {%- endmacro %}
 
 {#-
-    Report models read only on demand (rpt_usage_history): a view on DuckDB, so the nightly
-    build copies nothing and a re-sent day is seen at once; a table on Spark (see above).
+    Models read only on demand (rpt_usage_history, fct_usage_allocation): a view on DuckDB,
+    so the nightly build copies nothing and a re-sent day is seen at once; a table on Spark
+    (see above).
 -#}
 {% macro on_demand_materialization() -%}
     {{ return(staging_materialization()) }}

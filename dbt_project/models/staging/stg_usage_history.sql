@@ -3,14 +3,16 @@
         materialized=incremental_materialization(),
         unique_key='usage_id',
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
     )
 }}
 -- Per usage_id, the row of the latest delivery dated on or before D, whatever the
 -- usage date (stg_usage drops charges dated after D). Incremental: a run re-ranks
 -- only the keys touched by deliveries that are new, re-delivered, or that moved
 -- across D since the previous build; a key that no delivery holds any more is kept
--- as a tombstone (is_current = false). `dbt build --full-refresh` rebuilds it all.
+-- as a tombstone (is_current = false). A re-ranked row carries the usage date of the row
+-- it replaced (replaced_usage_date), so fct_daily_usage can redo the day a charge left.
+-- `dbt build --full-refresh` rebuilds it all.
 -- On Spark over plain Parquet (no MERGE / DELETE) it is rebuilt in full each run.
 with
 
@@ -84,8 +86,12 @@ latest as (
 ),
 
 rows_out as (
-    select * from latest
     {% if is_incremental() %}
+        select
+            latest.*,
+            prior.usage_date as replaced_usage_date
+        from latest
+        left join {{ this }} as prior on latest.usage_id = prior.usage_id
         union all
         select
             k.usage_id,
@@ -97,9 +103,16 @@ rows_out as (
             cast(null as {{ dbt.type_timestamp() }}) as charge_ts,
             cast(null as {{ dbt.type_bigint() }}) as tokens,
             cast(null as date) as delivery_date,
-            false as is_current
+            false as is_current,
+            prior.usage_date as replaced_usage_date
         from affected_keys as k
+        left join {{ this }} as prior on k.usage_id = prior.usage_id
         where not exists (select 1 from latest as l where l.usage_id = k.usage_id)
+    {% else %}
+        select
+            latest.*,
+            cast(null as date) as replaced_usage_date
+        from latest
     {% endif %}
 )
 

@@ -1,0 +1,46 @@
+{#-
+    Post-hook of the incremental facts (fct_usage, fct_daily_usage). delete+insert only
+    replaces the keys its batch holds, so a key left with no rows (a charge withdrawn, a day
+    emptied, a date beyond a moved-back D) is sent as a marker row that this hook deletes.
+-#}
+{% macro delete_marker_rows(marker_condition) -%}
+    {{ return(adapter.dispatch('delete_marker_rows', 'flex_usage')(marker_condition)) }}
+{%- endmacro %}
+
+{#- Spark rebuilds these models in full (see incremental_materialization): no markers. -#}
+{% macro spark__delete_marker_rows(marker_condition) -%}{%- endmacro %}
+
+{% macro default__delete_marker_rows(marker_condition) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ marker_condition }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    True when the model's previous build exists and already has `column` (the bookkeeping a
+    build reads to find what changed); false on a first or full build, and on a table built
+    before the column existed, which is then rebuilt in full.
+-#}
+{% macro incremental_with_column(column) -%}
+    {%- if not is_incremental() or not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {{ return(column | lower in names) }}
+{%- endmacro %}
+
+{#-
+    Union branches for an incremental fact's changed keys: the `key` of every charge D moved
+    over since the previous build (dated after the last day that build held when D moved
+    forward, after D when it moved back). Needs a `previous_build` CTE with `last_date`.
+-#}
+{% macro keys_moved_over_by_as_of(key) -%}
+    select u.{{ key }}
+    from {{ ref('stg_usage') }} as u
+    cross join previous_build as p
+    where u.usage_date > p.last_date
+    union
+    select prior.{{ key }}
+    from {{ this }} as prior
+    where prior.usage_date > {{ as_of_date() }}
+{%- endmacro %}
