@@ -72,9 +72,9 @@ def test_make_dev_loads_without_the_venv_on_path_and_stops_on_sigterm(tmp_path):
         FLEX_EXPORTS_DIR=str(tmp_path / "exports"),
         FLEX_PII_HASH_KEY=HASH_KEY,
     )
-    # stderr goes to a file: an unread pipe fills up with dagster's logs (64 KB) and then
-    # blocks the server mid-write, so it could neither load nor stop
-    log_path = tmp_path / "dev.stderr"
+    # output goes to a file (dagster dev logs its shutdown steps on stdout): an unread pipe
+    # fills up (64 KB) and then blocks the server mid-write
+    log_path = tmp_path / "dev.log"
     log = log_path.open("w")
     # `-o manifest`: the manifest `make test` prepared is taken as it is (no install step)
     dev = subprocess.Popen(
@@ -89,8 +89,8 @@ def test_make_dev_loads_without_the_venv_on_path_and_stops_on_sigterm(tmp_path):
         ],
         cwd=PROJECT_ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
         preexec_fn=_ignore_sigint,
     )
