@@ -16,22 +16,22 @@
     rebuilt more than once in between, or from scratch, or the table predates built_usage_seq,
     every day is redone.
 -#}
-{%- set incremental = is_incremental() -%}
-{#- -2 is no build the history can be at: the "every day" branch below -#}
-{%- set previous_seq = 'max(built_usage_seq)' if incremental_with_column('built_usage_seq') else '-2' -%}
+{%- set tracked = incremental_with_column('built_usage_seq') -%}
 
 with
-{% if incremental %}
+input_builds as (
+    -- the build of the usage history this build reflects
+    select coalesce(max(built_seq), 0) as usage_seq
+    from {{ ref('stg_usage_history') }}
+),
+
+{% if is_incremental() %}
     previous_build as (
+        -- -2 is no build the history can be at: every day is redone
         select
-            coalesce({{ previous_seq }}, 0) as seq,
+            coalesce({{ 'max(built_usage_seq)' if tracked else '-2' }}, 0) as seq,
             coalesce(max(usage_date), cast('1900-01-01' as date)) as last_date
         from {{ this }}
-    ),
-
-    history_build as (
-        select coalesce(max(built_seq), 0) as seq
-        from {{ ref('stg_usage_history') }}
     ),
 
     changed_dates as (
@@ -51,14 +51,14 @@ with
         select prior.usage_date
         from {{ this }} as prior
         cross join previous_build as p
-        cross join history_build as n
-        where n.seq not in (p.seq, p.seq + 1)
+        cross join input_builds as n
+        where n.usage_seq not in (p.seq, p.seq + 1)
         union
         select u.usage_date
         from {{ ref('stg_usage') }} as u
         cross join previous_build as p
-        cross join history_build as n
-        where n.seq not in (p.seq, p.seq + 1)
+        cross join input_builds as n
+        where n.usage_seq not in (p.seq, p.seq + 1)
     ),
 {% endif %}
 
@@ -72,7 +72,7 @@ daily as (
         cast(sum(tokens) as {{ dbt.type_bigint() }}) as tokens,
         cast(count(*) as {{ dbt.type_bigint() }}) as usage_rows
     from {{ ref('stg_usage') }}
-    {% if incremental %}
+    {% if is_incremental() %}
         where usage_date in (select c.usage_date from changed_dates as c)
     {% endif %}
     group by team_id, autodesk_id, product_line_code, version, usage_date
@@ -80,7 +80,7 @@ daily as (
 
 rows_out as (
     select * from daily
-    {% if incremental %}
+    {% if is_incremental() %}
         union all
         select
             cast(null as {{ dbt.type_string() }}) as team_id,
@@ -97,6 +97,6 @@ rows_out as (
 
 select
     rows_out.*,
-    (select coalesce(max(h.built_seq), 0) from {{ ref('stg_usage_history') }} as h)
-        as built_usage_seq
+    n.usage_seq as built_usage_seq
 from rows_out
+cross join input_builds as n

@@ -20,6 +20,15 @@
 {%- set tracked = incremental_with_column('built_drawdown_seq') -%}
 
 with
+input_builds as (
+    -- the builds of the usage history and the drawdown this build reflects
+    select
+        (select coalesce(max(h.built_seq), 0) from {{ ref('stg_usage_history') }} as h)
+            as usage_seq,
+        (select coalesce(max(e.built_seq), 0) from {{ ref('int_drawdown_entries') }} as e)
+            as drawdown_seq
+),
+
 {% if is_incremental() %}
     previous_build as (
         -- -2 is no build the models can be at: every charge is redone
@@ -33,12 +42,11 @@ with
     rebuilt as (
         -- a build sequence that went back: that model was rebuilt from scratch
         select
-            (select coalesce(max(h.built_seq), 0) from {{ ref('stg_usage_history') }} as h)
-            < p.usage_seq
-            or (select coalesce(max(e.built_seq), 0) from {{ ref('int_drawdown_entries') }} as e)
-            < p.drawdown_seq
+            n.usage_seq < p.usage_seq
+            or n.drawdown_seq < p.drawdown_seq
             or p.usage_seq < 0 as everything
         from previous_build as p
+        cross join input_builds as n
     ),
 
     changed_charges as (
@@ -121,8 +129,7 @@ rows_out as (
 
 select
     rows_out.*,
-    (select coalesce(max(h.built_seq), 0) from {{ ref('stg_usage_history') }} as h)
-        as built_usage_seq,
-    (select coalesce(max(e.built_seq), 0) from {{ ref('int_drawdown_entries') }} as e)
-        as built_drawdown_seq
+    n.usage_seq as built_usage_seq,
+    n.drawdown_seq as built_drawdown_seq
 from rows_out
+cross join input_builds as n
