@@ -15,7 +15,6 @@ no `deliveries` rows are given, one is made per distinct delivery_date found.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -139,7 +138,7 @@ def run_dbt(
     args: Sequence[str] = (),
     target_dir: Path | None = None,
 ) -> dbtRunnerResult:
-    """Run `dbt <command> <args>` in-process on `warehouse` with var `as_of_date`.
+    """Run `dbt <command> <args>` in-process on `warehouse` for report date `as_of_date`.
 
     Compiled artifacts go to `target_dir` (default: next to the warehouse file) so
     parallel test runs never share dbt_project/target.
@@ -155,13 +154,13 @@ def run_dbt(
         str(target),
         "--log-path",
         str(target / "logs"),
-        "--vars",
-        json.dumps({"as_of_date": str(as_of_date)}),
         *args,
     ]
-    previous = {name: os.environ.get(name) for name in ("FLEX_WAREHOUSE", "FLEX_DBT_TARGET")}
+    names = ("FLEX_WAREHOUSE", "FLEX_DBT_TARGET", "FLEX_AS_OF_DATE")
+    previous = {name: os.environ.get(name) for name in names}
     os.environ["FLEX_WAREHOUSE"] = str(warehouse)
     os.environ["FLEX_DBT_TARGET"] = "duckdb"
+    os.environ["FLEX_AS_OF_DATE"] = str(as_of_date)
     try:
         return dbtRunner().invoke(cli_args)
     finally:

@@ -1,5 +1,6 @@
 """Helpers for tests that run the whole pipeline: small landings, CLI runs, snapshots."""
 
+import json
 import os
 import subprocess
 import sys
@@ -101,3 +102,16 @@ def exports_snapshot(exports: Path) -> dict[str, dict[str, list[tuple]]]:
 def stray_files(exports: Path) -> list[Path]:
     """Temporary or partial files left in the exports folder."""
     return [p for p in exports.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def dbt_parse_messages(run_id: str) -> list[str]:
+    """What dbt said about parsing in the warehouse build of run ``run_id`` (its dbt.log)."""
+    from orchestration.defs.project import dbt_project
+
+    project = dbt_project()
+    [target] = project.project_dir.joinpath(project.target_path).glob(
+        f"warehouse_models-{run_id[:7]}-*"
+    )
+    lines = (target / "dbt.log").read_text(encoding="utf-8").splitlines()
+    messages = (json.loads(line)["info"]["msg"] for line in lines if line.startswith("{"))
+    return [m for m in messages if "partial pars" in m.lower() or "skipping parsing" in m]

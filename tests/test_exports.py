@@ -834,6 +834,29 @@ def test_write_all_workbooks_parallel_matches_sequential(warehouse: Path, tmp_pa
     ]
 
 
+def test_worker_processes_only_for_many_teams(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from orchestration.exports import workbook
+
+    pools: list[int | None] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **kwargs) -> None:
+            pools.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(workbook, "ProcessPoolExecutor", CountedPool)
+    few = write_all_workbooks(warehouse, D, tmp_path / "few")  # two teams: A and B
+    assert pools == [] and len(few) == 2
+    monkeypatch.setattr(workbook, "MIN_TEAMS_FOR_WORKERS", 2)
+    many = write_all_workbooks(warehouse, D, tmp_path / "many")
+    assert pools == [workbook.DEFAULT_WORKERS]
+    assert [p.read_bytes() for p in many] == [p.read_bytes() for p in few]
+
+
 def test_write_all_workbooks_refusals(warehouse: Path, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="no reports as of 2026-11-28"):
         write_all_workbooks(warehouse, D + timedelta(days=1), tmp_path)

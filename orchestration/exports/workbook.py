@@ -45,6 +45,11 @@ DISTRIBUTION_CHART_ANCHOR = "F2"
 # Teams are handed to the workers in this many contiguous runs per worker: each run
 # reads every report once, and several runs per worker balance teams of unequal size.
 CHUNKS_PER_WORKER = 4
+# Worker processes for a nightly run of many teams. Below MIN_TEAMS_FOR_WORKERS teams one
+# process writes them all: starting a worker (an interpreter, its imports, a DuckDB
+# connection) costs more CPU than a few small workbooks take.
+DEFAULT_WORKERS = 2
+MIN_TEAMS_FOR_WORKERS = 8
 
 
 def write_team_workbook(
@@ -72,7 +77,7 @@ def write_all_workbooks(
     as_of: date,
     exports_dir: Path,
     team_ids: Iterable[str] | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     *,
     max_rows: int = EXCEL_MAX_ROWS,
     on_progress: Callable[[int, int], None] | None = None,
@@ -80,8 +85,10 @@ def write_all_workbooks(
     """Write the workbook of every active team (or of ``team_ids``); paths sorted by team.
 
     With ``workers`` > 1 the workbooks are written by that many processes, each reading
-    the warehouse read-only. Without ``team_ids``, fails when the warehouse holds no
-    reports as of ``as_of``; a team of ``team_ids`` without reports is refused.
+    the warehouse read-only; by default ``DEFAULT_WORKERS``, or this process alone for
+    fewer than ``MIN_TEAMS_FOR_WORKERS`` teams. Without ``team_ids``, fails when the
+    warehouse holds no reports as of ``as_of``; a team of ``team_ids`` without reports
+    is refused.
     ``on_progress(done, total)`` is called as runs of teams finish.
 
     A workbook that cannot be written does not stop the others of other runs: once all
@@ -96,6 +103,8 @@ def write_all_workbooks(
         if team_ids is None and not active:
             raise ExportError(f"no reports as of {as_of} in the warehouse; run the reports first")
         teams = _selected_teams(active, team_ids, as_of)
+        if workers is None:
+            workers = DEFAULT_WORKERS if len(teams) >= MIN_TEAMS_FOR_WORKERS else 1
         chunks = _chunks(teams, max(1, workers) * CHUNKS_PER_WORKER)
         if workers <= 1 or len(chunks) <= 1:
             outcomes = []

@@ -1,7 +1,7 @@
 """Warehouse assets: every dbt model (staging -> intermediate -> marts -> reports).
 
-dbt tests become Dagster asset checks. The as-of date reaches dbt as the var
-``as_of_date``; the whole project is built with one ``dbt build`` invocation.
+dbt tests become Dagster asset checks. The as-of date reaches dbt in the environment
+variable ``FLEX_AS_OF_DATE``; the whole project is built with one ``dbt build`` invocation.
 The build (like the ingest) withdraws the reports' release; ``reports_release`` grants it again
 once every blocking check upstream of it has passed.
 """
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from orchestration.defs.pools import WRITER_POOL
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.faults import crash_point
-from orchestration.settings import ENV_WAREHOUSE
+from orchestration.settings import ENV_AS_OF, ENV_WAREHOUSE
 from orchestration.spark import export_raw_to_parquet, write_spark_catalog
 from orchestration.warehouse import release, withdraw_release
 
@@ -32,6 +33,41 @@ from orchestration.warehouse import release, withdraw_release
 DBT_MESSAGE_WIDTH = 240
 # Per-run dbt target folders kept for inspection (run_results.json, compiled SQL).
 KEEP_DBT_INVOCATIONS = 10
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def parse_state_file(warehouse_file: Path) -> Path:
+    """Where the last build of ``warehouse_file`` left dbt's parse state (next to the file)."""
+    return warehouse_file.with_name(f"{warehouse_file.name}.{PARTIAL_PARSE_FILE}")
+
+
+def invocation_target(run_id: str, warehouse_file: Path) -> Path:
+    """A new per-run dbt target folder, holding the parse state of the warehouse's last build.
+
+    dagster-dbt would seed it from the project's ``target/`` (`make manifest`), which
+    matches only the default warehouse path: dbt parses the whole project again when
+    the profile (the warehouse path) differs. The state of this warehouse's own last
+    build matches it; dbt still re-parses every file changed since, and everything
+    after a dbt upgrade.
+    """
+    project = dbt_project()
+    name = f"warehouse_models-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target = project.project_dir.joinpath(project.target_path, name)
+    target.mkdir(parents=True)
+    state = parse_state_file(warehouse_file)
+    if state.exists():
+        shutil.copyfile(state, target / PARTIAL_PARSE_FILE)
+    return target
+
+
+def keep_parse_state(target: Path, warehouse_file: Path) -> None:
+    """Keep the parse state dbt wrote in ``target`` for the warehouse's next build."""
+    written = target / PARTIAL_PARSE_FILE
+    if written.exists():
+        state = parse_state_file(warehouse_file)
+        partial = state.with_name(f"{state.name}.tmp")
+        shutil.copyfile(written, partial)
+        os.replace(partial, state)
 
 
 def prune_invocation_dirs(target: Path, keep: int = KEEP_DBT_INVOCATIONS) -> list[Path]:
@@ -166,16 +202,16 @@ def warehouse_models(
 ):
     """Build and test every model for the run's as-of date."""
     as_of = run_as_of(context, config.as_of, lambda: newest_report_date(landing.folder))
-    # profiles.yml reads the warehouse path (and the Spark folders) from the environment.
+    # profiles.yml reads the warehouse path (and the Spark folders) from the environment,
+    # the models the report date.
     os.environ[ENV_WAREHOUSE] = str(warehouse.file)
+    os.environ[ENV_AS_OF] = as_of.isoformat()
     spark = warehouse.spark
     # Unit tests check the SQL, not the data: `make test` runs them, the nightly build need not.
     args = [
         "build",
         "--exclude-resource-type",
         "unit_test",
-        "--vars",
-        json.dumps({"as_of_date": as_of.isoformat()}),
         *(["--full-refresh"] if config.full_refresh else []),
     ]
     with warehouse.write_lock():
@@ -184,7 +220,8 @@ def warehouse_models(
             rows = export_raw_to_parquet(warehouse.file, spark.raw_dir)
             context.log.info(f"raw layer copied to Parquet for Spark: {rows}")
             os.environ.update(spark.dbt_env())
-        invocation = dbt.cli(args, context=context)
+        target = invocation_target(context.run.run_id, warehouse.file)
+        invocation = dbt.cli(args, context=context, target_path=target)
         events = []
         try:
             for built, event in enumerate(invocation.stream(), start=1):
@@ -202,6 +239,8 @@ def warehouse_models(
                 description="the dbt build failed:\n" + "\n".join(failures),
                 metadata={"failures": dg.MetadataValue.json(failures)},
             ) from err
+        finally:
+            keep_parse_state(target, warehouse.file)
         if spark:
             write_spark_catalog(spark.warehouse_dir, spark.catalog_file)
         # Counted once dbt has exited: its process holds the DuckDB file while it runs.
