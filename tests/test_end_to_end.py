@@ -151,14 +151,17 @@ def _column(sheets: dict[str, list[list]], sheet: str, header: str) -> set:
     return {row[index] for row in rows[1:] if index < len(row) and row[index] is not None}
 
 
-def _found(value: str, texts: list[str]) -> bool:
-    """Whole cell, whole token, or (for longer values) any substring of a cell."""
-    for text in texts:
-        if text == value or value in TOKEN_SPLIT.split(text):
-            return True
-        if len(value) >= 6 and value in text:
-            return True
-    return False
+class _Texts:
+    """Cell texts, indexed to answer :meth:`found` without scanning every cell per value."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.words = set(texts) | {word for text in texts for word in TOKEN_SPLIT.split(text)}
+        # No looked-for value holds a NUL, so a substring of this is a substring of a cell.
+        self.joined = "\0".join(texts)
+
+    def found(self, value: str) -> bool:
+        """Whole cell, whole token, or (for longer values) any substring of a cell."""
+        return value in self.words or (len(value) >= 6 and value in self.joined)
 
 
 def _forbidden(state: ref.State, team_id: str, key: str) -> tuple[set[str], set[str]]:
@@ -197,13 +200,12 @@ def assert_isolated_and_private(state, team_id, expected, actual, key, label):
     related = {e["related_team_id"] for e in state.events if e["team_id"] == team_id}
     shown = _column(actual, *RELATED_TEAM)
     assert shown <= related, f"{label}: related teams {sorted(shown - related)} not this team's"
-    expected_texts, actual_texts = _texts(expected), _texts(actual, skip=RELATED_TEAM)
+    expected_texts = _Texts(_texts(expected))
+    actual_texts = _Texts(_texts(actual, skip=RELATED_TEAM))
     isolation, privacy = _forbidden(state, team_id, key)
     for kind, values in (("isolation", isolation), ("privacy", privacy)):
         # A value that the (PII-free, team-only) reference shows is a coincidence, not a leak.
-        leaks = sorted(
-            v for v in values if not _found(v, expected_texts) and _found(v, actual_texts)
-        )
+        leaks = sorted(v for v in values if not expected_texts.found(v) and actual_texts.found(v))
         assert not leaks, f"{label}: {kind} leak of {leaks[:5]}"
 
 
