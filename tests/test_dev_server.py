@@ -126,10 +126,13 @@ def test_make_dev_loads_without_the_venv_on_path_and_stops_on_sigterm(tmp_path):
         except subprocess.TimeoutExpired:
             pytest.fail(f"not stopped 180 s after SIGTERM:\n{log_path.read_text()[-3000:]}")
         # dagster dev stopped its webserver, daemon and code server with it
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline and _group_alive(dev.pid):
             time.sleep(0.5)
-        assert not _group_alive(dev.pid)
+        assert not _group_alive(dev.pid), (
+            f"left running 90 s after make exited:\n{_group_processes(dev.pid)}\n"
+            + log_path.read_text()[-3000:]
+        )
     finally:
         if _group_alive(dev.pid):
             os.killpg(dev.pid, signal.SIGKILL)
@@ -142,3 +145,11 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _group_processes(pgid: int) -> str:
+    """``ps`` lines (pid, state, elapsed time, command) of the processes left in the group."""
+    ps = subprocess.run(
+        ["ps", "-o", "pid,stat,etime,args", "-g", str(pgid)], capture_output=True, text=True
+    )
+    return ps.stdout
