@@ -2,8 +2,10 @@
     config(
         materialized=incremental_materialization(),
         unique_key='team_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        incremental_strategy='replace_from_cut',
+        cut_column='entry_ts',
+        cut_marker="entry_kind = 'cut'",
+        on_schema_change='append_new_columns',
         pre_hook="{{ drawdown_session_settings() }}",
         post_hook="{{ delete_entries_of_teams_without_items() }}",
     )
@@ -14,15 +16,22 @@
     the part of a charge no pack could cover. A pack's balance at any instant
     is its events minus its draws up to then.
 
-    Incremental (keyed on team): a team whose charges, token events or packs
-    are unchanged since the previous build is not touched. For a changed team
-    the entries before the earliest changed instant (the cut) are kept, and
-    the drawdown is replayed from the cut, each pack starting from its balance
-    just before it. A change to a pack's dates or size replays the team from
-    the start. `dbt build --full-refresh` (and Spark, without DELETE) replays
-    every team from the start. built_seq numbers the builds: the entries a
-    build replayed carry its number, the kept ones their own.
+    Incremental (keyed on team, strategy replace_from_cut): a team whose
+    charges, token events or packs are unchanged since the previous build is
+    not touched. For a changed team the entries before the earliest changed
+    instant (the cut) stay in place, and the drawdown is replayed from the
+    cut, each pack starting from its balance just before it; the batch holds
+    the replayed entries and a marker row (entry_kind 'cut') at the cut. A
+    change to a pack's dates or size replays the team from the start. Only
+    charges the usage history rewrote since the previous build, or that the
+    as-of date moved over, are compared with their entries (all of them when
+    the history was rebuilt from scratch, or the table predates
+    built_usage_seq). `dbt build --full-refresh` (and Spark, without DELETE)
+    replays every team from the start. built_seq numbers the builds: the
+    entries a build replayed carry its number, the kept ones their own;
+    built_usage_seq is the usage history's build the entry's build read.
 -#}
+{%- set tracked = incremental_with_column('built_usage_seq') -%}
 {%- set depth = drawdown_depth() -%}
 {%- set dawn = "cast('1900-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")" -%}
 {%- set this_build = "(select p.seq + 1 from previous_build as p)" if is_incremental() else "1" -%}
@@ -54,7 +63,56 @@ held_events as (
         on e.team_id = l.team_id and e.subscription_id = l.subscription_id
 ),
 
+usage_build as (
+    select coalesce(max(built_seq), 0) as seq
+    from {{ ref('stg_usage_history') }}
+),
+
 {% if is_incremental() %}
+    previous_build as (
+        -- -2 is no build the history can be at: every charge is compared
+        select
+            coalesce(max(built_seq), 0) as seq,
+            coalesce({{ 'max(built_usage_seq)' if tracked else '-2' }}, -2) as usage_seq,
+            coalesce(max(usage_date), cast('1900-01-01' as date)) as last_date
+        from {{ this }}
+    ),
+
+    compare_all as (
+        -- a history sequence that went back: the history was rebuilt from scratch
+        select
+            p.usage_seq < 0 or u.seq < p.usage_seq as everything
+        from previous_build as p
+        cross join usage_build as u
+    ),
+
+    candidate_charges as (
+        -- the only charges that can differ from their entries: rewritten by the history
+        -- since the previous build, or moved over by D (after the last day the entries
+        -- hold when D moved forward, after D when it moved back)
+        select h.usage_id
+        from {{ ref('stg_usage_history') }} as h
+        cross join previous_build as p
+        where h.built_seq > p.usage_seq
+        union
+        select c.usage_id
+        from charges as c
+        cross join previous_build as p
+        where c.usage_date > p.last_date or (select a.everything from compare_all as a)
+        union
+        select prior.item_id as usage_id
+        from {{ this }} as prior
+        where
+            prior.entry_kind <> 'event'
+            and (prior.usage_date > {{ as_of_date() }} or (select a.everything from compare_all as a))
+    ),
+
+    compared_charges as (
+        select c.*
+        from charges as c
+        where c.usage_id in (select k.usage_id from candidate_charges as k)
+    ),
+
     previous_charges as (
         select
             team_id,
@@ -63,7 +121,9 @@ held_events as (
             max(usage_date) as usage_date,
             sum(tokens) as tokens
         from {{ this }}
-        where entry_kind <> 'event'
+        where
+            entry_kind <> 'event'
+            and item_id in (select k.usage_id from candidate_charges as k)
         group by team_id, item_id
     ),
 
@@ -90,7 +150,7 @@ held_events as (
                 when p.usage_id is null or c.charge_ts < p.charge_ts then c.charge_ts
                 else p.charge_ts
             end as changed_ts
-        from charges as c
+        from compared_charges as c
         full outer join previous_charges as p
             on c.usage_id = p.usage_id and c.team_id = p.team_id
         where
@@ -139,33 +199,20 @@ held_events as (
         group by team_id
     ),
 
-    kept as (
-        -- a changed team's entries before its cut stay as they are
+    openings as (
+        -- each pack's balance just before the cut (from the entries a changed team
+        -- keeps), replayed as its first inflow
         select
-            t.*,
-            k.cut_ts
+            t.team_id,
+            t.subscription_id,
+            k.cut_ts as event_ts,
+            '' as event_id,
+            sum(case when t.entry_kind = 'event' then t.tokens else -t.tokens end) as tokens
         from {{ this }} as t
         inner join cuts as k
             on t.team_id = k.team_id
-        where t.entry_ts < k.cut_ts
-    ),
-
-    previous_build as (
-        select coalesce(max(built_seq), 0) as seq
-        from {{ this }}
-    ),
-
-    openings as (
-        -- each pack's balance just before the cut, replayed as its first inflow
-        select
-            team_id,
-            subscription_id,
-            cut_ts as event_ts,
-            '' as event_id,
-            sum(case when entry_kind = 'event' then tokens else -tokens end) as tokens
-        from kept
-        where subscription_id is not null
-        group by team_id, subscription_id, cut_ts
+        where t.entry_ts < k.cut_ts and t.subscription_id is not null
+        group by t.team_id, t.subscription_id, k.cut_ts
     ),
 {% else %}
     cuts as (
@@ -290,19 +337,21 @@ entries as (
         on d.team_key = c.team_key and d.charge_seq = c.charge_seq
     {% if is_incremental() %}
         union all
+        -- the cut of each replayed team: replace_from_cut deletes the team's entries
+        -- from here on and does not insert this row
         select
             team_id,
-            entry_kind,
-            item_id,
-            subscription_id,
-            entry_ts,
-            usage_date,
-            tokens,
-            pack_start_date,
-            pack_end_date,
-            pack_tokens_purchased,
-            built_seq
-        from kept
+            'cut' as entry_kind,
+            cast(null as {{ dbt.type_string() }}) as item_id,
+            cast(null as {{ dbt.type_string() }}) as subscription_id,
+            cut_ts as entry_ts,
+            cast(null as date) as usage_date,
+            cast(null as {{ dbt.type_bigint() }}) as tokens,
+            cast(null as date) as pack_start_date,
+            cast(null as date) as pack_end_date,
+            cast(null as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
+            {{ this_build }} as built_seq
+        from cuts
     {% endif %}
 )
 
@@ -317,5 +366,6 @@ select
     cast(pack_start_date as date) as pack_start_date,
     cast(pack_end_date as date) as pack_end_date,
     cast(pack_tokens_purchased as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
-    cast(built_seq as {{ dbt.type_bigint() }}) as built_seq
+    cast(built_seq as {{ dbt.type_bigint() }}) as built_seq,
+    cast((select u.seq from usage_build as u) as {{ dbt.type_bigint() }}) as built_usage_seq
 from entries
