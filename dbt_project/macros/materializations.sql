@@ -41,3 +41,12 @@
 {% macro on_demand_materialization() -%}
     {{ return(staging_materialization()) }}
 {%- endmacro %}
+
+{#-
+    Reports that only join displayed names onto a narrow table of ids (rpt_user_weekly_days):
+    a view on DuckDB, so the nightly build does not copy millions of wide rows that the
+    exports read once; a table on Spark (see staging_materialization).
+-#}
+{% macro joined_report_materialization() -%}
+    {{ return(staging_materialization()) }}
+{%- endmacro %}
