@@ -30,17 +30,19 @@
 {%- endmacro %}
 
 {#-
-    Union branches for an incremental fact's changed keys: the `key` of every charge D moved
+    Union branches for an incremental model's changed keys: the `key` of every charge D moved
     over since the previous build (dated after the last day that build held when D moved
-    forward, after D when it moved back). Needs a `previous_build` CTE with `last_date`.
+    forward, after D when it moved back). `this_key` names the charge's key in the model's
+    own rows when it differs (int_drawdown_entries: item_id). Needs a `previous_build` CTE
+    with `last_date`.
 -#}
-{% macro keys_moved_over_by_as_of(key) -%}
+{% macro keys_moved_over_by_as_of(key, this_key=none) -%}
     select u.{{ key }}
     from {{ ref('stg_usage') }} as u
     cross join previous_build as p
     where u.usage_date > p.last_date
     union
-    select prior.{{ key }}
+    select prior.{{ this_key or key }} as {{ key }}
     from {{ this }} as prior
     where prior.usage_date > {{ as_of_date() }}
 {%- endmacro %}

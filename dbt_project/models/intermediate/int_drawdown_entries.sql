@@ -95,16 +95,15 @@ usage_build as (
         cross join previous_build as p
         where h.built_seq > p.usage_seq
         union
+        {{ keys_moved_over_by_as_of('usage_id', 'item_id') }}
+        union
         select c.usage_id
         from charges as c
-        cross join previous_build as p
-        where c.usage_date > p.last_date or (select a.everything from compare_all as a)
+        where (select a.everything from compare_all as a)
         union
         select prior.item_id as usage_id
         from {{ this }} as prior
-        where
-            prior.entry_kind <> 'event'
-            and (prior.usage_date > {{ as_of_date() }} or (select a.everything from compare_all as a))
+        where prior.entry_kind <> 'event' and (select a.everything from compare_all as a)
     ),
 
     compared_charges as (
