@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from orchestration.ingest.content import contents_table
+from orchestration.ingest.contract import BY_NAME
 from orchestration.settings import ENV_PII_KEY
 
 
@@ -50,7 +52,8 @@ def refresh_user_hashes(con, key: str) -> int:
         """
     ).fetchone()[0]
     secret = hash_key(key, required=hides_pii > 0)
-    ids = [row[0] for row in con.execute("select distinct autodesk_id from raw.users").fetchall()]
+    users = con.execute(f"select distinct autodesk_id from {contents_table(BY_NAME['users'])}")
+    ids = [row[0] for row in users.fetchall()]
     hashes = pa.table(
         {
             "autodesk_id": pa.array(ids, pa.string()),

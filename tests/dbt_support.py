@@ -24,6 +24,8 @@ from typing import Any
 import duckdb
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
+from orchestration.ingest.content import ensure_snapshot_storage
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 # `build` arguments that materialize the selected models and the seeds they read, without tests
 # (`dbt run` loads no seeds).
@@ -129,6 +131,7 @@ def create_raw_warehouse(warehouse: Path, rows: Mapping[str, Iterable[Mapping[st
             if values:
                 placeholders = ", ".join("?" for _ in names)
                 con.executemany(f"insert into raw.{table} values ({placeholders})", values)
+        ensure_snapshot_storage(con)  # one content per delivery, as the ingest would store
 
 
 def run_dbt(

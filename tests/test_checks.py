@@ -1213,3 +1213,34 @@ def test_dagster_severity_follows_blocking():
     assert result.description == "5 tokens"
     error = asset_check_result(CheckOutcome("g", False, "bad"), "rpt_summary")
     assert error.severity == dg.AssetCheckSeverity.ERROR
+
+
+def test_a_snapshot_content_shared_by_deliveries_is_read_once_and_judged_for_each(
+    tmp_path, monkeypatch
+):
+    from landing_builder import base_files, write_delivery
+
+    from orchestration.checks import raw_suites
+    from orchestration.ingest import batch, loader
+    from orchestration.ingest.deliveries import discover
+
+    days = [D0 + timedelta(days=i) for i in range(3)]
+    for day in days:
+        write_delivery(tmp_path, day.isoformat(), base_files())
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    loader.ensure_raw_schema(con)
+    list(batch.ingest_pending(con, discover(tmp_path)))
+    read: list[list[date]] = []
+    real = raw_suites._data_suite
+    monkeypatch.setattr(raw_suites, "_data_suite", lambda c, e, b: read.append(b) or real(c, e, b))
+    users = BY_NAME["users"]
+    clean = raw_suites.check_raw_table(con, users, days)
+    assert clean.passed and read == [[days[0]]]
+    assert (
+        clean.stats["rows"]
+        == 3 * con.execute("select count(*) from raw.users_contents").fetchone()[0]
+    )
+    con.execute("update raw.users_contents set email = null")  # the one content all three carry
+    broken = raw_suites.check_raw_table(con, users, days)
+    assert not broken.passed
+    assert broken.stats["failed_deliveries"] == [d.isoformat() for d in days]

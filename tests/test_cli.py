@@ -448,9 +448,9 @@ def test_failing_staged_check_withholds_the_release_and_every_export(built, tmp_
     delivered = {p: p.read_bytes() for p in exports.rglob("*") if p.is_file()}
     with duckdb.connect(str(warehouse)) as con:
         user, email = con.execute(
-            "select autodesk_id, email from raw.users order by autodesk_id limit 1"
+            "select autodesk_id, email from raw.users_contents order by autodesk_id limit 1"
         ).fetchone()
-        con.execute("update raw.users set email = null where autodesk_id = ?", [user])
+        con.execute("update raw.users_contents set email = null where autodesk_id = ?", [user])
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 1
     err = capsys.readouterr().err
     assert "columns_not_null_stg_users" in err, err
@@ -463,7 +463,7 @@ def test_failing_staged_check_withholds_the_release_and_every_export(built, tmp_
     assert "no checked reports" in capsys.readouterr().err
 
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("update raw.users set email = ? where autodesk_id = ?", [email, user])
+        con.execute("update raw.users_contents set email = ? where autodesk_id = ?", [email, user])
     assert main(refresh_args(landing, warehouse, exports, as_of="2026-01-24")) == 0
     assert wh.released_as_of(warehouse).isoformat() == "2026-01-24"
 

@@ -32,8 +32,9 @@ from orchestration.ingest import batch, loader
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
 
-TABLES = [e.name for e in ENTITIES] + ["quarantine", "snapshot_files"]
 SNAPSHOTS = [e for e in ENTITIES if e.snapshot]
+CONTENTS = [f"{e.name}_contents" for e in SNAPSHOTS]
+TABLES = [e.name for e in ENTITIES] + CONTENTS + ["quarantine", "snapshot_files"]
 INCREMENTS = [e.file_name for e in ENTITIES if not e.snapshot]
 FIRST = date(2026, 3, 2)
 LANDINGS = settings(fuzz.FUZZ, max_examples=max(fuzz.FUZZ.max_examples // 2, 1))
@@ -185,6 +186,8 @@ def test_a_snapshot_loaded_before_is_not_read_again(tmp_path, monkeypatch):
         "SELECT delivery_date, count(*) FROM raw.users GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert [n for _, n in users_rows] == [3, 3, 3]
+    # ... and stored once: one content, three rows
+    assert fast.execute("SELECT count(*) FROM raw.users_contents").fetchall() == [(3,)]
     rejects = fast.execute(
         "SELECT delivery_date, line, reason FROM raw.quarantine ORDER BY ALL"
     ).fetchall()
@@ -220,3 +223,43 @@ def test_equal_member_files_under_different_teams_are_checked_again(tmp_path):
     ).fetchall()
     reason = "team_members.team_id: unknown team 'northwind_01'"
     assert rejected == [(second, "team_members.csv", reason)] * 2
+
+
+def test_a_redelivery_drops_the_content_no_delivery_carries_any_more(tmp_path):
+    files = base_files()
+    write_delivery(tmp_path, FIRST.isoformat(), files)
+    exact, fast = _warehouse(), _warehouse()
+    assert_same_load(tmp_path, exact, fast)
+    files["products.csv"] = files["products.csv"][:1]
+    write_delivery(tmp_path, FIRST.isoformat(), files)  # re-delivered with one product
+    assert_same_load(tmp_path, exact, fast)
+    for con in (exact, fast):
+        stored = "SELECT count(DISTINCT content_key), count(*) FROM raw.products_contents"
+        assert con.execute(stored).fetchall() == [(1, 1)]
+
+
+def test_a_warehouse_with_a_copy_per_delivery_is_upgraded_in_place(tmp_path):
+    files = base_files()
+    for i in range(3):  # equal snapshots, then a changed users file
+        if i == 2:
+            files["users.csv"] = files["users.csv"][:2]
+        write_delivery(tmp_path, (FIRST + timedelta(days=i)).isoformat(), files)
+    con = _warehouse()
+    _per_file(con, tmp_path)
+    before = _rows(con)
+    for entity in SNAPSHOTS:  # the former layout: a table holding every delivery's copy
+        con.execute(f"CREATE TABLE raw.copies AS SELECT * FROM raw.{entity.name}")
+        con.execute(f"DROP VIEW raw.{entity.name}")
+        con.execute(f"DROP TABLE raw.{entity.name}_contents")
+        con.execute(f"ALTER TABLE raw.copies RENAME TO {entity.name}")
+    # deliveries loaded before content keys were recorded get one content each
+    con.execute(f"DELETE FROM raw.snapshot_files WHERE delivery_date = DATE '{FIRST}'")
+    loader.ensure_raw_schema(con)
+    after = _rows(con)
+    for table in [e.name for e in SNAPSHOTS] + ["quarantine", "deliveries"]:
+        assert after[table] == before[table], table
+    users = con.execute("SELECT count(DISTINCT content_key) FROM raw.users_contents").fetchall()
+    assert users == [(3,)]  # the first delivery's own, the second's, the third's
+    assert con.execute("SELECT count(*) FROM raw.products_contents").fetchall() == [
+        (2 * len(files["products.csv"]),)  # the first delivery's own, the shared one
+    ]

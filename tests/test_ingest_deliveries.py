@@ -10,6 +10,7 @@ import pytest
 from landing_builder import HEADERS, base_files, csv_text, write_delivery
 
 from orchestration.ingest import loader
+from orchestration.ingest.content import SNAPSHOTS
 from orchestration.ingest.deliveries import InvalidDeliveryError, discover
 
 
@@ -158,9 +159,15 @@ def test_listed_extra_file_is_verified_but_not_loaded(tmp_path, con):
     raw_tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1"
     ).fetchall()
+    snapshots = {e.name for e in SNAPSHOTS}
+    entities = [n.removesuffix(".csv") for n in HEADERS]
+    stored = [f"{n}_contents" if n in snapshots else n for n in entities]
     bookkeeping = ["deliveries", "quarantine", "snapshot_files"]
-    expected = sorted([*(n.removesuffix(".csv") for n in HEADERS), *bookkeeping])
-    assert [t for (t,) in raw_tables] == expected
+    assert [t for (t,) in raw_tables] == sorted([*stored, *bookkeeping])
+    views = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw' ORDER BY 1"
+    ).fetchall()
+    assert [v for (v,) in views] == sorted(snapshots)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,10 @@
 {#-
     Deduplication of the raw layer as of D.
 
+    A snapshot's rows are stored once per content (raw.<entity>_contents, by
+    content_key); raw.snapshot_files names the content every delivery carried.
+    snapshot_contents: each content carried by a delivery dated on or before D,
+    with the newest such delivery (delivery_date).
     latest_snapshot: the rows of the newest delivery (listed in raw.deliveries)
     dated on or before D.
     snapshot_with_fallback: per key, the latest valid version on or before D.
@@ -11,21 +15,39 @@
     against their own delivery's snapshot, so an entity they refer to stays known
     even when a later delivery quarantines its snapshot row. Who is reported is
     not decided here: the models filter on from_newest_snapshot where it matters.
-    Only the rows of keys absent from the newest delivery are ranked (an
-    anti-join first), so the window stays small however many deliveries exist.
+    Each content is ranked once, with the newest delivery on or before D that
+    carried it: the same row wins as among every delivery's copy. Only the rows
+    of keys absent from the newest delivery are ranked (an anti-join first).
     latest_increment: per key, the row from the latest delivery dated on or
     before D (within one delivery the last line wins). Dropping facts dated
     after D is left to the calling model because the fact date differs per
     entity.
 -#}
+{% macro snapshot_contents(table_name) -%}
+    select
+        files.content_key,
+        max(files.delivery_date) as delivery_date
+    from {{ source('raw', 'snapshot_files') }} as files
+    where
+        files.file = '{{ table_name }}.csv'
+        and files.delivery_date <= {{ as_of_date() }}
+    group by files.content_key
+{%- endmacro %}
+
 {% macro latest_snapshot(table_name) -%}
-    select src.*
-    from {{ source('raw', table_name) }} as src
-    where src.delivery_date = (
-        select max(d.delivery_date)
-        from {{ source('raw', 'deliveries') }} as d
-        where d.delivery_date <= {{ as_of_date() }}
-    )
+    select
+        src.*,
+        files.delivery_date
+    from {{ source('raw', table_name ~ '_contents') }} as src
+    inner join {{ source('raw', 'snapshot_files') }} as files
+        on src.content_key = files.content_key
+    where
+        files.file = '{{ table_name }}.csv'
+        and files.delivery_date = (
+            select max(d.delivery_date)
+            from {{ source('raw', 'deliveries') }} as d
+            where d.delivery_date <= {{ as_of_date() }}
+        )
 {%- endmacro %}
 
 {% macro snapshot_with_fallback(table_name, key_column) -%}
@@ -39,17 +61,18 @@
     from (
         select
             src.*,
+            carried.delivery_date,
             false as from_newest_snapshot,
             row_number() over (
                 partition by src.{{ key_column }}
-                order by src.delivery_date desc, src.source_line desc
+                order by carried.delivery_date desc, src.source_line desc
             ) as snapshot_rank
-        from {{ source('raw', table_name) }} as src
+        from {{ source('raw', table_name ~ '_contents') }} as src
+        inner join ({{ snapshot_contents(table_name) }}) as carried
+            on src.content_key = carried.content_key
         left join ({{ latest_snapshot(table_name) }}) as newest_keys
             on src.{{ key_column }} = newest_keys.{{ key_column }}
-        where
-            src.delivery_date <= {{ as_of_date() }}
-            and newest_keys.{{ key_column }} is null
+        where newest_keys.{{ key_column }} is null
     ) as fallback_rows
     where fallback_rows.snapshot_rank = 1
 {%- endmacro %}

@@ -5,7 +5,9 @@ required columns and types, non-null values, keys unique per delivery,
 accepted values, patterns, minimums, date order, facts not dated after their
 delivery and references resolving within the same delivery. No rule spans
 deliveries, so the rows are read and validated a few whole deliveries at a
-time, which bounds memory however many deliveries are judged.
+time, which bounds memory however many deliveries are judged. A snapshot
+content that several judged deliveries carried is read once, and its verdict
+holds for each of them.
 """
 
 from __future__ import annotations
@@ -70,14 +72,15 @@ def check_raw_table(
         stats = {FAILED_DELIVERIES: [d.isoformat() for d in deliveries]}
         return CheckOutcome.from_failures(name, schema_failures, ok_message="", stats=stats)
     counts = _rows_per_delivery(con, entity, deliveries)
-    batches = _batches(counts, batch_rows)
+    carriers = _content_carriers(con, entity, deliveries)
+    batches = _batches({d: n for d, n in counts.items() if d in carriers}, batch_rows)
     rows = sum(counts.values())
     failed: list[date] = []
 
     def failing(suite: FrameSuite) -> None:
         days = suite.frame["delivery_date"].unique()
         culprits = days if len(days) == 1 else failing_groups(suite, "delivery_date")
-        failed.extend(pd.Timestamp(d).date() for d in culprits)
+        failed.extend(d for c in culprits for d in carriers[pd.Timestamp(c).date()])
 
     failures = validate_batches((_data_suite(con, entity, batch) for batch in batches), failing)
     if failures and not failed:  # a failure no single delivery shows: blame them all
@@ -117,6 +120,30 @@ def _rows_per_delivery(
         [deliveries],
     ).fetchall()
     return dict(counts)
+
+
+def _content_carriers(
+    con: duckdb.DuckDBPyConnection, entity: Entity, deliveries: list[date]
+) -> dict[date, list[date]]:
+    """The deliveries to read, each with the judged deliveries it stands for.
+
+    Deliveries that carried the same stored snapshot content (``raw.snapshot_files``)
+    have the same rows and the same referenced keys, so every rule gives them the same
+    verdict: the content is read through its first judged delivery.
+    """
+    content: dict[date, str] = {}
+    if entity.snapshot and table_columns(con, RAW_SCHEMA, "snapshot_files"):
+        content = dict(
+            con.execute(
+                f"select delivery_date, content_key from {RAW_SCHEMA}.snapshot_files"
+                " where file = ? and delivery_date in (select unnest(?::date[]))",
+                [entity.file_name, deliveries],
+            ).fetchall()
+        )
+    carriers: dict[object, list[date]] = {}
+    for day in deliveries:
+        carriers.setdefault(content.get(day, day), []).append(day)
+    return {days[0]: days for days in carriers.values()}
 
 
 def _batches(counts: Mapping[date, int], limit: int) -> Iterator[list[date]]:

@@ -12,7 +12,8 @@ wrong field counts, blank lines) is parsed by the per-file path of
 
 A snapshot file whose content key (:mod:`orchestration.ingest.content`) is
 already loaded, by an earlier run or by an earlier delivery of the batch, is not
-parsed again: its rows and rejects are copied from there. A delivery that
+parsed again: its rows are stored once per content, and its rejects are copied
+from the delivery that parsed it. A delivery that
 breaks the contract is left out; the others are loaded in one transaction per
 batch (each delivery all or nothing, a re-delivery replacing its rows).
 """
@@ -27,7 +28,13 @@ from datetime import UTC, date, datetime
 import duckdb
 
 from orchestration.faults import crash_point
-from orchestration.ingest.content import content_keys
+from orchestration.ingest.content import (
+    SNAPSHOTS,
+    content_keys,
+    contents_table,
+    drop_unused_contents,
+    store_contents,
+)
 from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 from orchestration.ingest.deliveries import (
     Delivery,
@@ -55,7 +62,6 @@ from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
 from orchestration.ingest.validate import check, keys_table, typed
 
 BATCH_DELIVERIES = 100  # deliveries per transaction (bounds the staged rows held at once)
-SNAPSHOTS = tuple(e for e in ENTITIES if e.snapshot)
 
 
 @dataclass
@@ -304,7 +310,7 @@ def _stage_exact(
 
 def _map_table(entity: Entity) -> str:
     """Temp table: every delivery of the batch, the delivery its ``entity`` rows come from
-    (``src``) and whether that one was loaded before (``stored``)."""
+    (``src``), whether that one was loaded before (``stored``) and the content's key."""
     return f"{TEMP_PREFIX}map_{entity.name}"
 
 
@@ -312,15 +318,16 @@ def _create_maps(con: duckdb.DuckDBPyConnection, b: _Batch) -> None:
     for entity in SNAPSHOTS:
         table = _map_table(entity)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} (delivery_date DATE, src DATE, stored BOOLEAN)"
+            f"CREATE OR REPLACE TEMP TABLE {table} "
+            "(delivery_date DATE, src DATE, stored BOOLEAN, content_key VARCHAR)"
         )
         rows = [
-            [day, src.day, src.stored is not None]
+            [day, src.day, src.stored is not None, b.contents[day][name]]
             for (day, name), src in b.sources.items()
             if name == entity.name
         ]
         if rows:
-            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
+            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", rows)
 
 
 def _check_groups(con: duckdb.DuckDBPyConnection, groups: list[_Group]) -> None:
@@ -342,8 +349,8 @@ def _check_groups(con: duckdb.DuckDBPyConnection, groups: list[_Group]) -> None:
             for g in mine
         ]
         parts.append(
-            f"SELECT m.delivery_date, r.{key} AS k FROM raw.{entity.name} r "
-            f"JOIN {maps} m ON m.src = r.delivery_date AND m.stored"
+            f"SELECT m.delivery_date, r.{key} AS k FROM {contents_table(entity)} r "
+            f"JOIN {maps} m ON m.content_key = r.content_key AND m.stored"
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {keys_table(entity.name)} AS "
@@ -388,29 +395,28 @@ def _reports(
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, entity: Entity, groups: list[_Group], mine: str):
-    """Insert the valid rows of ``entity`` of every delivery of the batch (``mine``)."""
-    cols = ", ".join(entity.column_names)
-    target = f"raw.{entity.name} ({cols}, delivery_date, source_line)"
+    """Insert the valid rows of ``entity`` of every delivery of the batch (``mine``); a
+    snapshot's rows once per content parsed here (stored contents are already there)."""
     values = ", ".join(f"c.{typed(c)}" for c in entity.column_names)
-    for g in (g for g in groups if g.entity is entity):
-        if not entity.snapshot:
+    mine_groups = [g for g in groups if g.entity is entity]
+    if not entity.snapshot:
+        cols = ", ".join(entity.column_names)
+        for g in mine_groups:
             con.execute(
-                f"INSERT INTO {target} SELECT {values}, c.delivery_date, c.line "
-                f"FROM {g.checked} c WHERE c.reason = ''"
+                f"INSERT INTO raw.{entity.name} ({cols}, delivery_date, source_line) "
+                f"SELECT {values}, c.delivery_date, c.line FROM {g.checked} c WHERE c.reason = ''"
             )
-            continue
-        con.execute(
-            f"INSERT INTO {target} SELECT {values}, m.delivery_date, c.line FROM {g.checked} c "
-            f"JOIN {_map_table(entity)} m ON m.src = c.delivery_date AND NOT m.stored "
-            f"WHERE c.reason = '' AND m.{mine}"
-        )
-    if entity.snapshot:
-        stored = ", ".join(f"r.{c}" for c in entity.column_names)
-        con.execute(
-            f"INSERT INTO {target} SELECT {stored}, m.delivery_date, r.source_line "
-            f"FROM raw.{entity.name} r JOIN {_map_table(entity)} m "
-            f"ON m.src = r.delivery_date AND m.stored WHERE m.{mine}"
-        )
+        return
+    parsed = (
+        f"SELECT DISTINCT src, content_key FROM {_map_table(entity)} WHERE NOT stored AND {mine}"
+    )
+    selects = [
+        f"SELECT m.content_key, {values}, c.line FROM {g.checked} c "
+        f"JOIN ({parsed}) m ON m.src = c.delivery_date WHERE c.reason = ''"
+        for g in mine_groups
+    ]
+    if selects:
+        store_contents(con, entity, " UNION ALL ".join(selects))
 
 
 def _insert_quarantine(
@@ -470,7 +476,8 @@ def _replace(
     con.begin()
     try:
         for entity in ENTITIES:
-            con.execute(f"DELETE FROM raw.{entity.name} WHERE {mine}")
+            if not entity.snapshot:
+                con.execute(f"DELETE FROM raw.{entity.name} WHERE {mine}")
             _insert_rows(con, entity, groups, mine)
         con.execute(f"DELETE FROM raw.quarantine WHERE {mine}")
         _insert_quarantine(con, groups, b, reports, mine)
@@ -483,6 +490,7 @@ def _replace(
                 for name, key in b.contents[day].items()
             ],
         )
+        drop_unused_contents(con)
         con.execute(f"DELETE FROM raw.deliveries WHERE {mine}")
         now = datetime.now(UTC).replace(tzinfo=None)
         con.executemany(

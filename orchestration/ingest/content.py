@@ -1,12 +1,15 @@
-"""Content keys of snapshot files: equal keys, equal validated rows and quarantine.
+"""Snapshot contents: keyed by what determines their rows, stored once.
 
 A snapshot file's validated rows depend on its bytes and, through its references,
 on the valid keys of the snapshots it refers to in the same delivery (team members
 on teams and users, packs on teams). Its content key is the sha256 of its own
 sha256 and the content keys of those snapshots, so snapshot files of two deliveries
 with equal keys load exactly the same rows and reject exactly the same records.
-``raw.snapshot_files`` records the key of every loaded delivery's snapshot files;
-the set-based ingest parses a content once and copies it for the other deliveries.
+
+Storage: ``raw.snapshot_files`` records the content key of every loaded delivery's
+snapshot files; ``raw.<entity>_contents`` holds each content's valid rows once
+(``content_key``, the columns, ``source_line``); ``raw.<entity>`` is a view giving
+every delivery its content's rows, as if each delivery had stored its own copy.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from orchestration.ingest.contract import ENTITIES
-from orchestration.ingest.deliveries import DeliveryFile
+import duckdb
 
+from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.deliveries import DeliveryFile
+from orchestration.ingest.sql import TEMP_PREFIX
+
+SNAPSHOTS = tuple(e for e in ENTITIES if e.snapshot)
 SNAPSHOT_FILES_DDL = (
     "CREATE TABLE IF NOT EXISTS raw.snapshot_files "
     "(delivery_date DATE, file VARCHAR, content_key VARCHAR)"
@@ -34,3 +41,88 @@ def content_keys(files: Iterable[DeliveryFile]) -> dict[str, str]:
         parts = [by_entity[entity.name].sha256, *(f"{r}:{keys[r]}" for r in refs)]
         keys[entity.name] = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return keys
+
+
+def contents_table(entity: Entity) -> str:
+    """The table holding each content of ``entity``'s snapshot file once."""
+    return f"raw.{entity.name}_contents"
+
+
+def ensure_snapshot_storage(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the content tables and the per-delivery views, upgrading a raw layer
+    that still stores a copy per delivery (``raw.<entity>`` as a table)."""
+    con.execute(SNAPSHOT_FILES_DDL)
+    for entity in SNAPSHOTS:
+        cols = ", ".join(f"{c.name} {c.kind.sql_type}" for c in entity.columns)
+        con.execute(
+            f"CREATE TABLE IF NOT EXISTS {contents_table(entity)} "
+            f"(content_key VARCHAR, {cols}, source_line BIGINT)"
+        )
+        if _is_table(con, entity.name):
+            _move_copies_to_contents(con, entity)
+        names = ", ".join(f"c.{c}" for c in entity.column_names)
+        con.execute(
+            f"CREATE OR REPLACE VIEW raw.{entity.name} AS "
+            f"SELECT {names}, f.delivery_date, c.source_line FROM raw.snapshot_files f "
+            f"JOIN {contents_table(entity)} c ON c.content_key = f.content_key "
+            f"WHERE f.file = '{entity.file_name}'"
+        )
+
+
+def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = ?",
+        [name],
+    ).fetchall()
+    return found[0][0] > 0
+
+
+def _move_copies_to_contents(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Keep one delivery's rows per content; a delivery loaded before content keys were
+    recorded gets a key of its own (``copy:<delivery date>``)."""
+    file = f"'{entity.file_name}'"
+    con.begin()
+    try:
+        con.execute(
+            "INSERT INTO raw.snapshot_files SELECT d.delivery_date, "
+            f"{file}, 'copy:' || d.delivery_date "
+            f"FROM (SELECT DISTINCT delivery_date FROM raw.{entity.name}) d "
+            "WHERE NOT EXISTS (SELECT 1 FROM raw.snapshot_files f "
+            f"WHERE f.delivery_date = d.delivery_date AND f.file = {file})"
+        )
+        names = ", ".join(entity.column_names)
+        con.execute(
+            f"INSERT INTO {contents_table(entity)} SELECT k.content_key, {names}, r.source_line "
+            f"FROM raw.{entity.name} r JOIN (SELECT content_key, min(delivery_date) AS day "
+            f"FROM raw.snapshot_files WHERE file = {file} GROUP BY content_key) k "
+            "ON r.delivery_date = k.day "
+            f"WHERE k.content_key NOT IN (SELECT content_key FROM {contents_table(entity)})"
+        )
+        con.execute(f"DROP TABLE raw.{entity.name}")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def store_contents(con: duckdb.DuckDBPyConnection, entity: Entity, select: str) -> None:
+    """Store the contents ``select`` yields (content_key, the columns, source_line),
+    replacing any stored rows of the same keys."""
+    staged = f"{TEMP_PREFIX}contents_{entity.name}"
+    names = ", ".join(["content_key", *entity.column_names, "source_line"])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM ({select}) s({names})")
+    con.execute(
+        f"DELETE FROM {contents_table(entity)} "
+        f"WHERE content_key IN (SELECT content_key FROM {staged})"
+    )
+    con.execute(f"INSERT INTO {contents_table(entity)} SELECT * FROM {staged}")
+    con.execute(f"DROP TABLE {staged}")
+
+
+def drop_unused_contents(con: duckdb.DuckDBPyConnection) -> None:
+    """Delete contents no delivery carries any more (a re-delivery replaced them)."""
+    for entity in SNAPSHOTS:
+        con.execute(
+            f"DELETE FROM {contents_table(entity)} WHERE content_key NOT IN "
+            f"(SELECT content_key FROM raw.snapshot_files WHERE file = '{entity.file_name}')"
+        )

@@ -16,7 +16,12 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.faults import crash_point
-from orchestration.ingest.content import SNAPSHOT_FILES_DDL, content_keys
+from orchestration.ingest.content import (
+    content_keys,
+    drop_unused_contents,
+    ensure_snapshot_storage,
+    store_contents,
+)
 from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_keys, stage
@@ -88,7 +93,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ``raw`` schema and its tables when missing."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for entity in ENTITIES:
-        con.execute(_entity_ddl(entity))
+        if not entity.snapshot:
+            con.execute(_entity_ddl(entity))
     con.execute(
         "CREATE TABLE IF NOT EXISTS raw.quarantine (delivery_date DATE, file VARCHAR, "
         "line BIGINT, raw_values VARCHAR, reason VARCHAR)"
@@ -97,7 +103,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE TABLE IF NOT EXISTS raw.deliveries (delivery_date DATE, manifest_sha256 VARCHAR, "
         "ingested_at TIMESTAMP, files_json VARCHAR)"
     )
-    con.execute(SNAPSHOT_FILES_DDL)
+    ensure_snapshot_storage(con)
 
 
 def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[Delivery]:
@@ -158,11 +164,15 @@ def _replace(
         for entity in ENTITIES:
             cols = ", ".join(entity.column_names)
             values = ", ".join(typed(c) for c in entity.column_names)
+            valid = f"FROM {checked[entity.name]} WHERE reason = ''"
+            if entity.snapshot:
+                key = literal(contents[entity.name])
+                store_contents(con, entity, f"SELECT {key}, {values}, line {valid}")
+                continue
             con.execute(f"DELETE FROM raw.{entity.name} WHERE delivery_date = {day_sql}")
             con.execute(
                 f"INSERT INTO raw.{entity.name} ({cols}, delivery_date, source_line) "
-                f"SELECT {values}, {day_sql}, line FROM {checked[entity.name]} "
-                "WHERE reason = ''"
+                f"SELECT {values}, {day_sql}, line {valid}"
             )
         con.execute(f"DELETE FROM raw.quarantine WHERE delivery_date = {day_sql}")
         for entity in ENTITIES:
@@ -177,6 +187,7 @@ def _replace(
             "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
             [[day, BY_NAME[name].file_name, key] for name, key in contents.items()],
         )
+        drop_unused_contents(con)
         con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
         con.execute(
             "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
