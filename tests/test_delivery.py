@@ -16,7 +16,7 @@ import pytest
 from orchestration.delivery import log
 from orchestration.delivery.content import TeamMail
 from orchestration.delivery.deliver import ALREADY_SENT, NO_RECIPIENTS, deliver
-from orchestration.delivery.message import UNDISCLOSED, build_message, message_id
+from orchestration.delivery.message import UNDISCLOSED, build_message, message_bytes, message_id
 from orchestration.delivery.transport import (
     DeliveryConfigError,
     OutboxTransport,
@@ -422,3 +422,14 @@ def test_figures_as_the_e_mail_shows_them():
         "run-out within 90 days",
     )
     assert split_alerts("") == split_alerts(None) == ()
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 4_096, 250_001])
+@pytest.mark.parametrize("team", ["nw", "t1"])
+def test_message_bytes_equal_the_email_generators(size, team):
+    workbook = hashlib.sha256(str(size).encode()).digest() * (size // 32 + 1)
+    mail = MAILS.get(team) or team_mail(team, ["a@t.example"], alerts=["low balance"])
+    message = build_message(mail, D, "b.xlsx", workbook[:size], "ab" * 32, SENDER, True, NOW)
+    assert message_bytes(message) == message.as_bytes()
+    attachment = next(message.iter_attachments())  # the message itself is left as it was
+    assert attachment.get_content() == workbook[:size]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -99,3 +100,23 @@ def _html(mail: TeamMail, as_of: date, workbook_name: str, corrected: bool) -> s
         "</body></html>",
     ]
     return "".join(parts) + "\n"
+
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """``message.as_bytes()``, without the email generator's line-by-line pass over the
+    attachment: a short marker stands in for the base64 body while the rest is written,
+    then the body (already encoded, in 76-character lines) replaces it unchanged."""
+    attachment = next(message.iter_attachments(), None)
+    if attachment is None:
+        return message.as_bytes()
+    body = attachment.get_payload()
+    marker = f"flex-usage-attachment-{uuid.uuid4().hex}"
+    attachment.set_payload(marker)
+    try:
+        flat = message.as_bytes()
+    finally:
+        attachment.set_payload(body)
+    head, found, tail = flat.partition(marker.encode("ascii"))
+    if not found:
+        raise ValueError("the attachment marker is missing from the flattened message")
+    return head + body.encode("ascii") + tail

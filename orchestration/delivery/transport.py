@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 
 from orchestration.exports.files import checked_team_id, write_file_atomically
 
+from .message import message_bytes
+
 ENV_SMTP_URL = "FLEX_SMTP_URL"
 ENV_SMTP_PASSWORD = "FLEX_SMTP_PASSWORD"
 ENV_MAIL_FROM = "FLEX_MAIL_FROM"
@@ -77,7 +79,7 @@ class OutboxTransport:
     ) -> None:
         path = self.folder() / f"{checked_team_id(team_id)}.eml"
         try:
-            write_file_atomically(path, lambda handle: handle.write(message.as_bytes()))
+            write_file_atomically(path, lambda handle: handle.write(message_bytes(message)))
         except OSError as err:
             raise SendError(f"cannot write {path}: {err.strerror or err}") from err
 

@@ -102,14 +102,14 @@ def admin_delivery(
         finally:
             transport.close()
     problems = {o.team_id: f"{o.status}: {o.reason}" for o in outcomes if not o.ok}
-    for outcome in outcomes:
-        text = f"{outcome.team_id}: {outcome.status}" + (
-            f" ({outcome.reason})" if outcome.reason else ""
-        )
-        (context.log.warning if not outcome.ok else context.log.info)(text)
+    for team, text in problems.items():
+        context.log.warning(f"{team}: {text}")
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    # one line for the run; each team's own status is on its materialization
+    context.log.info("delivered: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    for outcome in outcomes:
         context.add_asset_metadata(
             {"delivery_status": outcome.status}
             | ({"delivery_problem": problems[outcome.team_id]} if not outcome.ok else {}),
