@@ -107,9 +107,9 @@ def message_bytes(message: EmailMessage) -> bytes:
     attachment: a short marker stands in for the base64 body while the rest is written,
     then the body (already encoded, in 76-character lines) replaces it unchanged."""
     attachment = next(message.iter_attachments(), None)
-    if attachment is None:
+    body = attachment.get_payload() if attachment is not None else None
+    if attachment is None or not isinstance(body, str):
         return message.as_bytes()
-    body = attachment.get_payload()
     marker = f"flex-usage-attachment-{uuid.uuid4().hex}"
     attachment.set_payload(marker)
     try:
