@@ -410,13 +410,14 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, entity: Entity, groups: list[_G
     parsed = (
         f"SELECT DISTINCT src, content_key FROM {_map_table(entity)} WHERE NOT stored AND {mine}"
     )
+    keys = [key for _, key in con.execute(parsed).fetchall()]
     selects = [
         f"SELECT m.content_key, {values}, c.line FROM {g.checked} c "
         f"JOIN ({parsed}) m ON m.src = c.delivery_date WHERE c.reason = ''"
         for g in mine_groups
     ]
-    if selects:
-        store_contents(con, entity, " UNION ALL ".join(selects))
+    if keys and selects:
+        store_contents(con, entity, keys, " UNION ALL ".join(selects))
 
 
 def _insert_quarantine(

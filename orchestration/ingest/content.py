@@ -21,7 +21,6 @@ import duckdb
 
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import DeliveryFile
-from orchestration.ingest.sql import TEMP_PREFIX
 
 SNAPSHOTS = tuple(e for e in ENTITIES if e.snapshot)
 SNAPSHOT_FILES_DDL = (
@@ -105,18 +104,15 @@ def _move_copies_to_contents(con: duckdb.DuckDBPyConnection, entity: Entity) -> 
         raise
 
 
-def store_contents(con: duckdb.DuckDBPyConnection, entity: Entity, select: str) -> None:
-    """Store the contents ``select`` yields (content_key, the columns, source_line),
-    replacing any stored rows of the same keys."""
-    staged = f"{TEMP_PREFIX}contents_{entity.name}"
-    names = ", ".join(["content_key", *entity.column_names, "source_line"])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {staged} AS SELECT * FROM ({select}) s({names})")
+def store_contents(
+    con: duckdb.DuckDBPyConnection, entity: Entity, keys: list[str], select: str
+) -> None:
+    """Store the contents ``keys``, whose rows ``select`` yields (content_key, the columns,
+    source_line), replacing any rows stored before under the same keys."""
     con.execute(
-        f"DELETE FROM {contents_table(entity)} "
-        f"WHERE content_key IN (SELECT content_key FROM {staged})"
+        f"DELETE FROM {contents_table(entity)} WHERE content_key IN (SELECT unnest(?))", [keys]
     )
-    con.execute(f"INSERT INTO {contents_table(entity)} SELECT * FROM {staged}")
-    con.execute(f"DROP TABLE {staged}")
+    con.execute(f"INSERT INTO {contents_table(entity)} {select}")
 
 
 def drop_unused_contents(con: duckdb.DuckDBPyConnection) -> None:

@@ -166,8 +166,9 @@ def _replace(
             values = ", ".join(typed(c) for c in entity.column_names)
             valid = f"FROM {checked[entity.name]} WHERE reason = ''"
             if entity.snapshot:
-                key = literal(contents[entity.name])
-                store_contents(con, entity, f"SELECT {key}, {values}, line {valid}")
+                key = contents[entity.name]
+                select = f"SELECT {literal(key)}, {values}, line {valid}"
+                store_contents(con, entity, [key], select)
                 continue
             con.execute(f"DELETE FROM raw.{entity.name} WHERE delivery_date = {day_sql}")
             con.execute(
