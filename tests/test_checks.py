@@ -1224,9 +1224,12 @@ def test_a_snapshot_content_shared_by_deliveries_is_read_once_and_judged_for_eac
     from orchestration.ingest import batch, loader
     from orchestration.ingest.deliveries import discover
 
-    days = [D0 + timedelta(days=i) for i in range(3)]
-    for day in days:
+    days = [D0 + timedelta(days=i) for i in range(4)]
+    for day in days[:3]:  # one users content carried by three deliveries ...
         write_delivery(tmp_path, day.isoformat(), base_files())
+    changed = base_files()  # ... and another one, carried by the fourth
+    changed["users.csv"] = [*changed["users.csv"], {"autodesk_id": "U9", "email": "u9@x.io"}]
+    write_delivery(tmp_path, days[3].isoformat(), changed)
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     loader.ensure_raw_schema(con)
     list(batch.ingest_pending(con, discover(tmp_path)))
@@ -1235,12 +1238,14 @@ def test_a_snapshot_content_shared_by_deliveries_is_read_once_and_judged_for_eac
     monkeypatch.setattr(raw_suites, "_data_suite", lambda c, e, b: read.append(b) or real(c, e, b))
     users = BY_NAME["users"]
     clean = raw_suites.check_raw_table(con, users, days)
-    assert clean.passed and read == [[days[0]]]
-    assert (
-        clean.stats["rows"]
-        == 3 * con.execute("select count(*) from raw.users_contents").fetchone()[0]
-    )
-    con.execute("update raw.users_contents set email = null")  # the one content all three carry
+    assert clean.passed and read == [[days[0], days[3]]]
+    assert clean.stats["rows"] == con.execute("select count(*) from raw.users").fetchone()[0]
+    first = con.execute(
+        "select content_key from raw.snapshot_files where file = 'users.csv' and delivery_date = ?",
+        [days[0]],
+    ).fetchone()[0]
+    # break the content the first three carry, not the fourth's
+    con.execute("update raw.users_contents set email = null where content_key = ?", [first])
     broken = raw_suites.check_raw_table(con, users, days)
     assert not broken.passed
-    assert broken.stats["failed_deliveries"] == [d.isoformat() for d in days]
+    assert broken.stats["failed_deliveries"] == [d.isoformat() for d in days[:3]]

@@ -56,6 +56,16 @@ def test_dbt_sources_link_to_ingest_assets():
     graph = defs.resolve_asset_graph()
     parents = graph.get(dg.AssetKey(["staging", "stg_usage_history"])).parent_keys
     assert dg.AssetKey(["raw", "usage"]) in parents
+    # snapshot staging reads the content tables and raw.snapshot_files: the ingest's assets
+    for name in ("teams", "users", "team_members", "products", "token_packs"):
+        parents = graph.get(dg.AssetKey(["staging", f"stg_{name}"])).parent_keys
+        expected = {dg.AssetKey(["raw", t]) for t in (name, "snapshot_files", "deliveries")}
+        assert parents == expected, name
+    ingested = graph.get(dg.AssetKey(["raw", "usage"])).parent_keys | {
+        dg.AssetKey(["raw", "usage"])
+    }
+    external = [k for k in graph.get_all_asset_keys() if k.path[0] == "raw" and k not in ingested]
+    assert all(graph.get(k).is_materializable for k in external), external
 
 
 def test_writers_share_one_pool_and_ingest_is_one_step_whatever_the_deliveries():

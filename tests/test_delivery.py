@@ -433,3 +433,6 @@ def test_message_bytes_equal_the_email_generators(size, team):
     assert message_bytes(message) == message.as_bytes()
     attachment = next(message.iter_attachments())  # the message itself is left as it was
     assert attachment.get_content() == workbook[:size]
+    crlf = build_message(mail, D, "b.xlsx", workbook[:size], "ab" * 32, SENDER, True, NOW)
+    crlf.policy = policy.SMTP  # another line separator: written by the generator itself
+    assert message_bytes(crlf) == crlf.as_bytes()

@@ -108,7 +108,8 @@ def message_bytes(message: EmailMessage) -> bytes:
     then the body (already encoded, in 76-character lines) replaces it unchanged."""
     attachment = next(message.iter_attachments(), None)
     body = attachment.get_payload() if attachment is not None else None
-    if attachment is None or not isinstance(body, str):
+    # the stored body's lines end in "\n": spliced as is only where the policy writes "\n"
+    if attachment is None or not isinstance(body, str) or message.policy.linesep != "\n":
         return message.as_bytes()
     marker = f"flex-usage-attachment-{uuid.uuid4().hex}"
     attachment.set_payload(marker)

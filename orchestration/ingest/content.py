@@ -58,14 +58,26 @@ def ensure_snapshot_storage(con: duckdb.DuckDBPyConnection) -> None:
             f"(content_key VARCHAR, {cols}, source_line BIGINT)"
         )
         if _is_table(con, entity.name):
-            _move_copies_to_contents(con, entity)
-        names = ", ".join(f"c.{c}" for c in entity.column_names)
-        con.execute(
-            f"CREATE OR REPLACE VIEW raw.{entity.name} AS "
-            f"SELECT {names}, f.delivery_date, c.source_line FROM raw.snapshot_files f "
-            f"JOIN {contents_table(entity)} c ON c.content_key = f.content_key "
-            f"WHERE f.file = '{entity.file_name}'"
-        )
+            con.begin()
+            try:
+                _move_copies_to_contents(con, entity)
+                _create_view(con, entity)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        else:
+            _create_view(con, entity)
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    names = ", ".join(f"c.{c}" for c in entity.column_names)
+    con.execute(
+        f"CREATE OR REPLACE VIEW raw.{entity.name} AS "
+        f"SELECT {names}, f.delivery_date, c.source_line FROM raw.snapshot_files f "
+        f"JOIN {contents_table(entity)} c ON c.content_key = f.content_key "
+        f"WHERE f.file = '{entity.file_name}'"
+    )
 
 
 def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -80,28 +92,22 @@ def _move_copies_to_contents(con: duckdb.DuckDBPyConnection, entity: Entity) -> 
     """Keep one delivery's rows per content; a delivery loaded before content keys were
     recorded gets a key of its own (``copy:<delivery date>``)."""
     file = f"'{entity.file_name}'"
-    con.begin()
-    try:
-        con.execute(
-            "INSERT INTO raw.snapshot_files SELECT d.delivery_date, "
-            f"{file}, 'copy:' || d.delivery_date "
-            f"FROM (SELECT DISTINCT delivery_date FROM raw.{entity.name}) d "
-            "WHERE NOT EXISTS (SELECT 1 FROM raw.snapshot_files f "
-            f"WHERE f.delivery_date = d.delivery_date AND f.file = {file})"
-        )
-        names = ", ".join(entity.column_names)
-        con.execute(
-            f"INSERT INTO {contents_table(entity)} SELECT k.content_key, {names}, r.source_line "
-            f"FROM raw.{entity.name} r JOIN (SELECT content_key, min(delivery_date) AS day "
-            f"FROM raw.snapshot_files WHERE file = {file} GROUP BY content_key) k "
-            "ON r.delivery_date = k.day "
-            f"WHERE k.content_key NOT IN (SELECT content_key FROM {contents_table(entity)})"
-        )
-        con.execute(f"DROP TABLE raw.{entity.name}")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    con.execute(
+        "INSERT INTO raw.snapshot_files SELECT d.delivery_date, "
+        f"{file}, 'copy:' || d.delivery_date "
+        f"FROM (SELECT DISTINCT delivery_date FROM raw.{entity.name}) d "
+        "WHERE NOT EXISTS (SELECT 1 FROM raw.snapshot_files f "
+        f"WHERE f.delivery_date = d.delivery_date AND f.file = {file})"
+    )
+    names = ", ".join(entity.column_names)
+    con.execute(
+        f"INSERT INTO {contents_table(entity)} SELECT k.content_key, {names}, r.source_line "
+        f"FROM raw.{entity.name} r JOIN (SELECT content_key, min(delivery_date) AS day "
+        f"FROM raw.snapshot_files WHERE file = {file} GROUP BY content_key) k "
+        "ON r.delivery_date = k.day "
+        f"WHERE k.content_key NOT IN (SELECT content_key FROM {contents_table(entity)})"
+    )
+    con.execute(f"DROP TABLE raw.{entity.name}")
 
 
 def store_contents(

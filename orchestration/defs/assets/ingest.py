@@ -45,6 +45,12 @@ RAW_ENTITIES = tuple(entity.name for entity in ENTITIES)
             group_name="raw",
             kinds={"duckdb"},
         ),
+        dg.AssetSpec(
+            ["raw", "snapshot_files"],
+            description="The content each loaded delivery's snapshot files carried (keys).",
+            group_name="raw",
+            kinds={"duckdb"},
+        ),
     ],
     pool=WRITER_POOL,
     can_subset=False,
@@ -90,8 +96,10 @@ def raw_deliveries(
                 f"{report.rows_loaded} rows loaded, {report.rows_rejected} quarantined"
             )
         counts = loader.table_counts(con)
+        for name in ("deliveries", "snapshot_files"):
+            counts[name] = con.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
     skipped = len(found) - len(todo)
-    for name in (*RAW_ENTITIES, "deliveries", "quarantine"):
+    for name in (*RAW_ENTITIES, "deliveries", "quarantine", "snapshot_files"):
         file_rows = per_entity.get(name)
         yield dg.MaterializeResult(
             asset_key=["raw", name],
