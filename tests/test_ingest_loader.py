@@ -176,7 +176,7 @@ def test_one_run_loads_every_pending_delivery_with_one_event_per_raw_asset(tmp_p
     first = run()
     # one materialization per raw asset, not one per asset and delivery
     assert sorted(m.asset_key.path[-1] for m in first) == sorted(
-        [e.name for e in ENTITIES] + ["deliveries", "quarantine"]
+        [e.name for e in ENTITIES] + ["deliveries", "quarantine", "snapshot_files"]
     )
     assert {m.partition for m in first} == {None}
     usage = next(m for m in first if m.asset_key == dg.AssetKey(["raw", "usage"]))
