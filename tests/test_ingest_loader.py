@@ -358,7 +358,7 @@ def test_ingesting_the_same_delivery_twice_changes_nothing(tmp_path, con):
     assert first == second
     assert loader.table_counts(con) == {
         "teams": 3, "users": 3, "team_members": 3, "products": 2, "token_packs": 2,
-        "token_events": 3, "usage": 2, "quarantine": 1,
+        "token_events": 3, "usage": 2, "quarantine": 1, "deliveries": 1, "snapshot_files": 5,
     }  # fmt: skip
 
 

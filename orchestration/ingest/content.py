@@ -21,6 +21,7 @@ import duckdb
 
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import DeliveryFile
+from orchestration.ingest.sql import literal
 
 SNAPSHOTS = tuple(e for e in ENTITIES if e.snapshot)
 SNAPSHOT_FILES_DDL = (
@@ -52,10 +53,9 @@ def ensure_snapshot_storage(con: duckdb.DuckDBPyConnection) -> None:
     that still stores a copy per delivery (``raw.<entity>`` as a table)."""
     con.execute(SNAPSHOT_FILES_DDL)
     for entity in SNAPSHOTS:
-        cols = ", ".join(f"{c.name} {c.kind.sql_type}" for c in entity.columns)
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {contents_table(entity)} "
-            f"(content_key VARCHAR, {cols}, source_line BIGINT)"
+            f"(content_key VARCHAR, {entity.column_ddl}, source_line BIGINT)"
         )
         if _is_table(con, entity.name):
             con.begin()
@@ -76,7 +76,7 @@ def _create_view(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         f"CREATE OR REPLACE VIEW raw.{entity.name} AS "
         f"SELECT {names}, f.delivery_date, c.source_line FROM raw.snapshot_files f "
         f"JOIN {contents_table(entity)} c ON c.content_key = f.content_key "
-        f"WHERE f.file = '{entity.file_name}'"
+        f"WHERE f.file = {literal(entity.file_name)}"
     )
 
 
@@ -91,7 +91,7 @@ def _is_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def _move_copies_to_contents(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Keep one delivery's rows per content; a delivery loaded before content keys were
     recorded gets a key of its own (``copy:<delivery date>``)."""
-    file = f"'{entity.file_name}'"
+    file = literal(entity.file_name)
     con.execute(
         "INSERT INTO raw.snapshot_files SELECT d.delivery_date, "
         f"{file}, 'copy:' || d.delivery_date "
@@ -126,5 +126,5 @@ def drop_unused_contents(con: duckdb.DuckDBPyConnection) -> None:
     for entity in SNAPSHOTS:
         con.execute(
             f"DELETE FROM {contents_table(entity)} WHERE content_key NOT IN "
-            f"(SELECT content_key FROM raw.snapshot_files WHERE file = '{entity.file_name}')"
+            f"(SELECT content_key FROM raw.snapshot_files WHERE file = {literal(entity.file_name)})"
         )

@@ -96,6 +96,11 @@ class Entity:
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
+    @property
+    def column_ddl(self) -> str:
+        """The typed columns as in ``CREATE TABLE``: ``name TYPE, ...``."""
+        return ", ".join(f"{c.name} {c.kind.sql_type}" for c in self.columns)
+
 
 TEAMS = Entity(
     "teams",

@@ -82,10 +82,9 @@ class DeliveryReport:
 
 
 def _entity_ddl(entity: Entity) -> str:
-    cols = ", ".join(f"{c.name} {c.kind.sql_type}" for c in entity.columns)
     return (
         f"CREATE TABLE IF NOT EXISTS raw.{entity.name} "
-        f"({cols}, delivery_date DATE, source_line BIGINT)"
+        f"({entity.column_ddl}, delivery_date DATE, source_line BIGINT)"
     )
 
 
@@ -115,8 +114,9 @@ def pending(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]) -> list[
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row count of every entity table and of the quarantine."""
-    names = [e.name for e in ENTITIES] + ["quarantine"]
+    """Row count of every table the ingest writes: entities, quarantine, delivery log and
+    snapshot content keys."""
+    names = [e.name for e in ENTITIES] + ["quarantine", "deliveries", "snapshot_files"]
     return {n: first_row(con, f"SELECT count(*) FROM raw.{n}")[0] for n in names}
 
 

@@ -96,8 +96,6 @@ def raw_deliveries(
                 f"{report.rows_loaded} rows loaded, {report.rows_rejected} quarantined"
             )
         counts = loader.table_counts(con)
-        for name in ("deliveries", "snapshot_files"):
-            counts[name] = con.execute(f"select count(*) from raw.{name}").fetchall()[0][0]
     skipped = len(found) - len(todo)
     for name in (*RAW_ENTITIES, "deliveries", "quarantine", "snapshot_files"):
         file_rows = per_entity.get(name)
