@@ -36,30 +36,3 @@
 {% macro spark__report_sorted_join(expr) -%}
     array_join(array_sort(collect_list({{ expr }})), '; ')
 {%- endmacro %}
-
-
-{% macro report_band_daily_usage() -%}
-    {#-
-        A derived table: the daily usage rows (fct_daily_usage) of the reported teams dated in
-        a band of int_range_bands, each with its band_start. Every row is in one band at most.
-    -#}
-    (
-        select
-            daily.team_id,
-            bands.band_start,
-            daily.autodesk_id,
-            daily.product_line_code,
-            daily.version,
-            daily.usage_date,
-            daily.tokens
-        from {{ ref('fct_daily_usage') }} as daily
-        inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
-        inner join (
-            select distinct
-                band_start,
-                band_end
-            from {{ ref('int_range_bands') }}
-        ) as bands
-            on daily.usage_date between bands.band_start and bands.band_end
-    )
-{%- endmacro %}

@@ -18,7 +18,7 @@ ranges as (
         as_of as end_date,
         1 as months
     from anchors
-    {%- for months in [3, 6, 9, 12] %}
+    {%- for months in report_month_ranges() %}
         union all
         select
             {{ loop.index + 1 }} as range_order,

@@ -1,5 +1,5 @@
--- By user: per team, range and user with usage in the range. Distinct days are counted per
--- date band, then summed over the bands of the range (bands do not overlap).
+-- By user: per team, range and user with usage in the range. Distinct days are counted once
+-- per user, one column per range (macros/reports/range_columns.sql), then one row per range.
 with user_products as (
     select
         ranged.team_id,
@@ -25,25 +25,38 @@ product_figures as (
     group by team_id, range_order, autodesk_id
 ),
 
-band_days as (
+user_dates as (
+    -- one row per team, user and date in the span of the ranges
     select
-        team_id,
-        band_start,
-        autodesk_id,
-        count(distinct usage_date) as days_used
-    from {{ report_band_daily_usage() }} as daily
-    group by team_id, band_start, autodesk_id
+        daily.team_id,
+        daily.autodesk_id,
+        daily.usage_date
+    from {{ ref('fct_daily_usage') }} as daily
+    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
+    cross join {{ report_range_bounds() }} as bounds
+    where daily.usage_date between bounds.first_day and bounds.last_day
+    group by daily.team_id, daily.autodesk_id, daily.usage_date
+),
+
+days_per_range as (
+    select
+        user_dates.team_id,
+        user_dates.autodesk_id,
+        {{ report_sum_per_range('1', 'user_dates.usage_date', 'days') }}
+    from user_dates
+    cross join {{ report_range_bounds() }} as bounds
+    group by user_dates.team_id, user_dates.autodesk_id
 ),
 
 day_figures as (
     select
-        band_days.team_id,
+        days_per_range.team_id,
         ranges.range_order,
-        band_days.autodesk_id,
-        sum(band_days.days_used) as days_used
-    from band_days
-    inner join {{ ref('int_range_bands') }} as ranges on band_days.band_start = ranges.band_start
-    group by band_days.team_id, ranges.range_order, band_days.autodesk_id
+        days_per_range.autodesk_id,
+        {{ report_range_value('days_per_range.days', 'ranges.range_order') }} as days_used
+    from days_per_range
+    cross join {{ ref('int_time_ranges') }} as ranges
+    where {{ report_range_value('days_per_range.days', 'ranges.range_order') }} > 0
 )
 
 select

@@ -1,5 +1,5 @@
 -- User versions: per team, range, user, product and version, the distinct usage dates
--- (int_range_usage counts them per band and sums the bands of the range).
+-- (int_range_usage counts the daily rows, unique per version and date, in the range).
 select
     counted.team_id,
     {{ as_of_date() }} as as_of_date,

@@ -1,33 +1,33 @@
--- Usage of the reported teams per time range, user, product and version: the daily usage is
--- aggregated once per date band (int_range_bands), then the bands are rolled up to the ranges
--- that contain them. days_used counts distinct usage dates (the daily rows are unique per
--- team, user, product, version and date, and bands do not overlap).
-with band_usage as (
+-- Usage of the reported teams per time range, user, product and version. The daily usage in
+-- the span of the ranges is read once and summed per range (one column each, see
+-- macros/reports/range_columns.sql); each user, product and version then gives one row per
+-- range it was used in. days_used counts daily rows, which are unique per team, user,
+-- product, version and date.
+with usage_per_range as (
     select
-        team_id,
-        band_start,
-        autodesk_id,
-        product_line_code,
-        version,
-        sum(tokens) as tokens,
-        count(*) as days_used
-    from {{ report_band_daily_usage() }} as daily
-    group by team_id, band_start, autodesk_id, product_line_code, version
+        daily.team_id,
+        daily.autodesk_id,
+        daily.product_line_code,
+        daily.version,
+        {{ report_sum_per_range('daily.tokens', 'daily.usage_date', 'tokens') }},
+        {{ report_sum_per_range('1', 'daily.usage_date', 'days') }}
+    from {{ ref('fct_daily_usage') }} as daily
+    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
+    cross join {{ report_range_bounds() }} as bounds
+    where daily.usage_date between bounds.first_day and bounds.last_day
+    group by daily.team_id, daily.autodesk_id, daily.product_line_code, daily.version
 )
 
 select
-    band_usage.team_id,
+    used.team_id,
     ranges.range_order,
-    band_usage.autodesk_id,
-    band_usage.product_line_code,
-    band_usage.version,
-    cast(sum(band_usage.tokens) as {{ dbt.type_bigint() }}) as tokens,
-    cast(sum(band_usage.days_used) as {{ dbt.type_bigint() }}) as days_used
-from band_usage
-inner join {{ ref('int_range_bands') }} as ranges on band_usage.band_start = ranges.band_start
-group by
-    band_usage.team_id,
-    ranges.range_order,
-    band_usage.autodesk_id,
-    band_usage.product_line_code,
-    band_usage.version
+    used.autodesk_id,
+    used.product_line_code,
+    used.version,
+    cast({{ report_range_value('used.tokens', 'ranges.range_order') }} as {{ dbt.type_bigint() }})
+        as tokens,
+    cast({{ report_range_value('used.days', 'ranges.range_order') }} as {{ dbt.type_bigint() }})
+        as days_used
+from usage_per_range as used
+cross join {{ ref('int_time_ranges') }} as ranges
+where {{ report_range_value('used.days', 'ranges.range_order') }} > 0

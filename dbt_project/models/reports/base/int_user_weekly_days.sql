@@ -1,36 +1,46 @@
 -- User weekly days on ids: per team, range, user, product code and Monday-starting week, the
 -- distinct usage dates inside the range (the week may start before the range); weeks without
--- use omitted. Counted per date band, summed over the bands of the range. Narrow on purpose:
+-- use omitted. The dates are counted per week once, one column per range (see
+-- macros/reports/range_columns.sql), then turned into one row per range. Narrow on purpose:
 -- rpt_user_weekly_days joins the displayed names on read.
-with band_weeks as (
+with user_dates as (
+    -- the daily rows are per version: one row per team, user, product and date
     select
-        team_id,
-        band_start,
-        autodesk_id,
-        product_line_code,
-        cast({{ dbt.date_trunc('week', 'usage_date') }} as date) as week_starting,
-        count(distinct usage_date) as days_used
-    from {{ report_band_daily_usage() }} as daily
+        daily.team_id,
+        daily.autodesk_id,
+        daily.product_line_code,
+        daily.usage_date
+    from {{ ref('fct_daily_usage') }} as daily
+    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
+    cross join {{ report_range_bounds() }} as bounds
+    where daily.usage_date between bounds.first_day and bounds.last_day
+    group by daily.team_id, daily.autodesk_id, daily.product_line_code, daily.usage_date
+),
+
+weeks as (
+    select
+        user_dates.team_id,
+        user_dates.autodesk_id,
+        user_dates.product_line_code,
+        cast({{ dbt.date_trunc('week', 'user_dates.usage_date') }} as date) as week_starting,
+        {{ report_sum_per_range('1', 'user_dates.usage_date', 'days') }}
+    from user_dates
+    cross join {{ report_range_bounds() }} as bounds
     group by
-        team_id,
-        band_start,
-        autodesk_id,
-        product_line_code,
-        cast({{ dbt.date_trunc('week', 'usage_date') }} as date)
+        user_dates.team_id,
+        user_dates.autodesk_id,
+        user_dates.product_line_code,
+        cast({{ dbt.date_trunc('week', 'user_dates.usage_date') }} as date)
 )
 
 select
-    band_weeks.team_id,
+    weeks.team_id,
     ranges.range_order,
-    band_weeks.autodesk_id,
-    band_weeks.product_line_code,
-    band_weeks.week_starting,
-    cast(sum(band_weeks.days_used) as {{ dbt.type_bigint() }}) as days_used
-from band_weeks
-inner join {{ ref('int_range_bands') }} as ranges on band_weeks.band_start = ranges.band_start
-group by
-    band_weeks.team_id,
-    ranges.range_order,
-    band_weeks.autodesk_id,
-    band_weeks.product_line_code,
-    band_weeks.week_starting
+    weeks.autodesk_id,
+    weeks.product_line_code,
+    weeks.week_starting,
+    cast({{ report_range_value('weeks.days', 'ranges.range_order') }} as {{ dbt.type_bigint() }})
+        as days_used
+from weeks
+cross join {{ ref('int_time_ranges') }} as ranges
+where {{ report_range_value('weeks.days', 'ranges.range_order') }} > 0
