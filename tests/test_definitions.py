@@ -9,8 +9,8 @@ from dagster_dbt.core import resource as dagster_dbt_resource
 from packaging import version
 
 from orchestration.defs.config import AS_OF_TAG
-from orchestration.defs.project import dbt_project
 from orchestration.defs.definitions import defs
+from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import (
     LandingResource,
     ProjectDbtResource,

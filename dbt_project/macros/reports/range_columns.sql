@@ -56,3 +56,24 @@
         {%- endfor %}
     end
 {%- endmacro %}
+
+
+{% macro report_daily_usage_in_span() -%}
+    {#-
+        A derived table: the daily usage rows (fct_daily_usage) of the reported teams dated
+        between the first day of the earliest range and the last day of the latest one.
+    -#}
+    (
+        select
+            daily.team_id,
+            daily.autodesk_id,
+            daily.product_line_code,
+            daily.version,
+            daily.usage_date,
+            daily.tokens
+        from {{ ref('fct_daily_usage') }} as daily
+        inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
+        cross join {{ report_range_bounds() }} as bounds
+        where daily.usage_date between bounds.first_day and bounds.last_day
+    )
+{%- endmacro %}

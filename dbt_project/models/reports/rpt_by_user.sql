@@ -31,10 +31,7 @@ user_dates as (
         daily.team_id,
         daily.autodesk_id,
         daily.usage_date
-    from {{ ref('fct_daily_usage') }} as daily
-    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
-    cross join {{ report_range_bounds() }} as bounds
-    where daily.usage_date between bounds.first_day and bounds.last_day
+    from {{ report_daily_usage_in_span() }} as daily
     group by daily.team_id, daily.autodesk_id, daily.usage_date
 ),
 

@@ -11,10 +11,8 @@ with usage_per_range as (
         daily.version,
         {{ report_sum_per_range('daily.tokens', 'daily.usage_date', 'tokens') }},
         {{ report_sum_per_range('1', 'daily.usage_date', 'days') }}
-    from {{ ref('fct_daily_usage') }} as daily
-    inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
+    from {{ report_daily_usage_in_span() }} as daily
     cross join {{ report_range_bounds() }} as bounds
-    where daily.usage_date between bounds.first_day and bounds.last_day
     group by daily.team_id, daily.autodesk_id, daily.product_line_code, daily.version
 )
 
