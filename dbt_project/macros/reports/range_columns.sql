@@ -73,7 +73,7 @@
             daily.tokens
         from {{ ref('fct_daily_usage') }} as daily
         inner join {{ ref('int_report_teams') }} as teams on daily.team_id = teams.team_id
-        cross join {{ report_range_bounds() }} as bounds
-        where daily.usage_date between bounds.first_day and bounds.last_day
+        cross join {{ report_range_bounds() }} as span
+        where daily.usage_date between span.first_day and span.last_day
     )
 {%- endmacro %}
