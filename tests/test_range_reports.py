@@ -1,4 +1,4 @@
-"""The time-range reports (built on date bands) equal the figures the rules define.
+"""The time-range reports equal the figures the rules define.
 
 A seeded, hand-made usage history with many rows on the ranges' edges (first and last days,
 the days around L, D - 29 and D) is built as of a mid-month date and a month end; every
