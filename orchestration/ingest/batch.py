@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import duckdb
 
@@ -32,10 +32,9 @@ from orchestration.ingest.content import (
     SNAPSHOTS,
     content_keys,
     contents_table,
-    drop_unused_contents,
     store_contents,
 )
-from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
+from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import (
     Delivery,
     DeliveryFile,
@@ -49,6 +48,7 @@ from orchestration.ingest.loader import (
     FileReport,
     drop_temp_tables,
     insert_parse_rejects,
+    record_loaded,
 )
 from orchestration.ingest.parsing import (
     StagedFile,
@@ -58,7 +58,7 @@ from orchestration.ingest.parsing import (
     raw_column,
     raw_keys,
 )
-from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
+from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal, transaction
 from orchestration.ingest.validate import check, keys_table, typed
 
 BATCH_DELIVERIES = 100  # deliveries per transaction (bounds the staged rows held at once)
@@ -474,35 +474,15 @@ def _replace(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {days} (delivery_date DATE)")
     con.executemany(f"INSERT INTO {days} VALUES (?)", [[d] for d in reports])
     mine = f"delivery_date IN (SELECT delivery_date FROM {days})"
-    con.begin()
-    try:
+    with transaction(con):
         for entity in ENTITIES:
             if not entity.snapshot:
                 con.execute(f"DELETE FROM raw.{entity.name} WHERE {mine}")
             _insert_rows(con, entity, groups, mine)
         con.execute(f"DELETE FROM raw.quarantine WHERE {mine}")
         _insert_quarantine(con, groups, b, reports, mine)
-        con.execute(f"DELETE FROM raw.snapshot_files WHERE {mine}")
-        con.executemany(
-            "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
-            [
-                [day, BY_NAME[name].file_name, key]
-                for day in reports
-                for name, key in b.contents[day].items()
-            ],
-        )
-        drop_unused_contents(con)
-        con.execute(f"DELETE FROM raw.deliveries WHERE {mine}")
-        now = datetime.now(UTC).replace(tzinfo=None)
-        con.executemany(
-            "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
-            [[d, r.manifest_sha256, now, r.files_json()] for d, r in reports.items()],
-        )
+        record_loaded(con, mine, [(r, b.contents[day]) for day, r in reports.items()])
         crash_point("ingest.before_commit")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
 
 
 def _ingest_batch(

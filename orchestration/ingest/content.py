@@ -21,7 +21,7 @@ import duckdb
 
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.deliveries import DeliveryFile
-from orchestration.ingest.sql import literal
+from orchestration.ingest.sql import literal, transaction
 
 SNAPSHOTS = tuple(e for e in ENTITIES if e.snapshot)
 SNAPSHOT_FILES_DDL = (
@@ -58,14 +58,9 @@ def ensure_snapshot_storage(con: duckdb.DuckDBPyConnection) -> None:
             f"(content_key VARCHAR, {entity.column_ddl}, source_line BIGINT)"
         )
         if _is_table(con, entity.name):
-            con.begin()
-            try:
+            with transaction(con):
                 _move_copies_to_contents(con, entity)
                 _create_view(con, entity)
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
         else:
             _create_view(con, entity)
 

@@ -25,7 +25,7 @@ from orchestration.ingest.content import (
 from orchestration.ingest.contract import BY_NAME, ENTITIES, Entity
 from orchestration.ingest.deliveries import Delivery, verify
 from orchestration.ingest.parsing import StagedFile, kept_sql, raw_column, raw_keys, stage
-from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal
+from orchestration.ingest.sql import TEMP_PREFIX, first_row, literal, transaction
 from orchestration.ingest.validate import check, keys_table, typed
 
 REFERENCED = {c.references for e in ENTITIES for c in e.columns if c.references}
@@ -159,8 +159,7 @@ def _replace(
     """Swap the delivery's rows in every raw table, in one transaction."""
     day = report.delivery_date
     day_sql = f"DATE '{day.isoformat()}'"
-    con.begin()
-    try:
+    with transaction(con):
         for entity in ENTITIES:
             cols = ", ".join(entity.column_names)
             values = ", ".join(typed(c) for c in entity.column_names)
@@ -183,27 +182,35 @@ def _replace(
                 con.execute(f"INSERT INTO raw.quarantine {select}")
             if stg.rejects:
                 insert_parse_rejects(con, stg, day)
-        con.execute(f"DELETE FROM raw.snapshot_files WHERE delivery_date = {day_sql}")
-        con.executemany(
-            "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
-            [[day, BY_NAME[name].file_name, key] for name, key in contents.items()],
-        )
-        drop_unused_contents(con)
-        con.execute(f"DELETE FROM raw.deliveries WHERE delivery_date = {day_sql}")
-        con.execute(
-            "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
-            [
-                day,
-                report.manifest_sha256,
-                datetime.now(UTC).replace(tzinfo=None),
-                report.files_json(),
-            ],
-        )
+        record_loaded(con, f"delivery_date = {day_sql}", [(report, contents)])
         crash_point("ingest.before_commit")
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+
+
+def record_loaded(
+    con: duckdb.DuckDBPyConnection,
+    where: str,
+    loaded: list[tuple[DeliveryReport, dict[str, str]]],
+) -> None:
+    """Record the ``loaded`` deliveries (each with its snapshot content keys by entity),
+    replacing what the rows matching ``where`` said, in the caller's transaction: which
+    content each snapshot file carried, contents no delivery carries any more dropped, and
+    the delivery log."""
+    con.execute(f"DELETE FROM raw.snapshot_files WHERE {where}")
+    con.executemany(
+        "INSERT INTO raw.snapshot_files VALUES (?, ?, ?)",
+        [
+            [report.delivery_date, BY_NAME[name].file_name, key]
+            for report, contents in loaded
+            for name, key in contents.items()
+        ],
+    )
+    drop_unused_contents(con)
+    con.execute(f"DELETE FROM raw.deliveries WHERE {where}")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    con.executemany(
+        "INSERT INTO raw.deliveries VALUES (?, ?, ?, ?)",
+        [[r.delivery_date, r.manifest_sha256, now, r.files_json()] for r, _ in loaded],
+    )
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:

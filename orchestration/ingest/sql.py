@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 TEMP_PREFIX = "_ingest_"  # every temp table of an ingest starts with this; dropped at the end
@@ -24,3 +27,16 @@ def first_row(con: duckdb.DuckDBPyConnection, query: str) -> tuple:
     refuses ``con.sql``), so results are always fetched completely.
     """
     return con.execute(query).fetchall()[0]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction around the block: committed at its end, rolled back on any error
+    (a kill at a crash point included)."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
