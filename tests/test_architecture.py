@@ -28,7 +28,19 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("domain", ("checks", "exports")),
     ("delivery", ("delivery",)),
     ("wiring", ("defs",)),
-    ("entry points", ("pipeline", "instance", "progress", "console", "inspection", "cli", "dev")),
+    (
+        "entry points",
+        (
+            "pipeline",
+            "instance",
+            "instance_storage",
+            "progress",
+            "console",
+            "inspection",
+            "cli",
+            "dev",
+        ),
+    ),
 ]
 WIRING = next(i for i, (name, _) in enumerate(LAYERS) if name == "wiring")
 DAGSTER = ("dagster", "dagster_dbt")

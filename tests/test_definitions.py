@@ -197,20 +197,6 @@ def test_run_request_carries_the_as_of_date_and_needs_a_complete_delivery(tmp_pa
     assert delivery_run_request(landing, date(2026, 2, 28), None) is None
 
 
-def test_dev_instance_config_loads(tmp_path):
-    """`make dev` uses orchestration/dagster.yaml: it must be a valid instance config."""
-    import shutil
-
-    from orchestration.settings import PROJECT_ROOT
-
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
-    instance = dg.DagsterInstance.from_config(str(tmp_path))
-    try:
-        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
-    finally:
-        instance.dispose()
-
-
 def test_old_dbt_run_folders_are_pruned(tmp_path):
     """Each build's dbt target folder is kept for inspection, but not forever."""
     import os
