@@ -5,7 +5,7 @@ import hashlib
 import io
 import json
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -49,18 +49,18 @@ def _build_sequences(warehouse) -> set[int]:
 NEW_DAY = "2026-01-02"
 
 
-def _resend_usage(folder: Path, edit) -> None:
-    """Re-send the delivery in ``folder`` with its usage rows passed through ``edit``."""
-    reader = csv.DictReader(io.StringIO((folder / "usage.csv").read_text(encoding="utf-8")))
+def _resend(folder: Path, edit, name: str = "usage.csv") -> None:
+    """Re-send the delivery in ``folder`` with the rows of one file passed through ``edit``."""
+    reader = csv.DictReader(io.StringIO((folder / name).read_text(encoding="utf-8")))
     rows = edit(list(reader))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     data = out.getvalue().encode("utf-8")
-    (folder / "usage.csv").write_bytes(data)
+    (folder / name).write_bytes(data)
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["files"]["usage.csv"] = {"rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest["files"][name] = {"rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 
@@ -101,7 +101,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     ]
     for as_of, edit, new_day_expected in steps:
         if edit:
-            _resend_usage(resent, edit)
+            _resend(resent, edit)
         result = refresh(landing, as_of, warehouse, exports, write_exports=False)
         # a new report date and a re-sent delivery keep the previous build's dbt parse
         assert any("skipping parsing" in m for m in dbt_parse_messages(result.run_ids[0]))
@@ -113,3 +113,100 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
         assert _build_sequences(full) == {1}, "--full-refresh rebuilt from scratch"
         assert _built_tables(warehouse) == _built_tables(full), as_of
+
+
+# --------------------------------------------------------------------------- month ranges
+
+
+def _weekly_days(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
+    """(int_user_weekly_days, the same figures computed here from its inputs).
+
+    Per reported team, range, user, product and Monday-starting week: the distinct usage
+    dates in the range, from the daily usage, the reported teams and the ranges of the
+    same warehouse (whose incremental builds the test above checks).
+    """
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        table = con.execute(
+            "select team_id, range_order, autodesk_id, product_line_code, week_starting, "
+            "days_used from int_user_weekly_days"
+        ).fetchall()
+        ranges = con.execute("select range_order, start_date, end_date from int_time_ranges")
+        ranges = ranges.fetchall()
+        teams = {t for (t,) in con.execute("select team_id from int_report_teams").fetchall()}
+        dates = con.execute(
+            "select distinct team_id, autodesk_id, product_line_code, usage_date "
+            "from fct_daily_usage"
+        ).fetchall()
+    finally:
+        con.close()
+    counted: dict[tuple, int] = {}
+    for team, user, product, day in dates:
+        for order, start, end in ranges:
+            if team in teams and start <= day <= end:
+                key = (team, order, user, product, day - timedelta(days=day.weekday()))
+                counted[key] = counted.get(key, 0) + 1
+    return sorted(table), sorted((*key, days) for key, days in counted.items())
+
+
+def _month_row_builds(warehouse: Path) -> tuple[set[int], int]:
+    """(usage-history builds the month-range rows were computed at, the newest build)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        months = con.execute(
+            "select distinct built_usage_seq from int_user_weekly_days where range_order > 1"
+        ).fetchall()
+        [(newest,)] = con.execute("select max(built_seq) from stg_usage_history").fetchall()
+        return {seq for (seq,) in months}, newest
+    finally:
+        con.close()
+
+
+def _merge_first_team(rows: list[dict]) -> list[dict]:
+    merged = {**rows[0], "status": "merged", "merged_into_team_id": rows[1]["team_id"]}
+    return [merged, *rows[1:]]
+
+
+def _move_december_charge(rows: list[dict]) -> list[dict]:
+    return [{**rows[0], "usage_date": "2025-12-10", "charge_ts": "2025-12-10T10:00:00Z"}, *rows[1:]]
+
+
+def test_month_ranges_are_kept_only_while_they_hold(tmp_path, monkeypatch):
+    """int_user_weekly_days keeps its month-range rows between builds while their last day,
+    and every charge on or before it, stay the same; it redoes them otherwise."""
+    monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
+    monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
+    landing = small_landing(tmp_path / "landing", start=date(2025, 12, 8), end=date(2026, 1, 31))
+    warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
+    newest, december = landing / "2026-01-19", landing / "2025-12-15"
+    teams_sent = (newest / "teams.csv").read_bytes()
+
+    def build(as_of: date) -> tuple[set[int], int]:
+        refresh(landing, as_of, warehouse, exports, write_exports=False)
+        table, expected = _weekly_days(warehouse)
+        assert table == expected, as_of
+        return _month_row_builds(warehouse)
+
+    months, first = build(date(2026, 1, 12))
+    assert months == {first}
+    # new January deliveries: the December figures are kept, 'Past 30 days' redone
+    assert build(date(2026, 1, 19)) == ({first}, first + 1)
+    # a team merged on the newest snapshot (its rows go), then active again (computed anew)
+    _resend(newest, _merge_first_team, "teams.csv")
+    months, now = build(date(2026, 1, 19))
+    assert months == {first} and now == first + 2
+    (newest / "teams.csv").write_bytes(teams_sent)
+    _resend(newest, lambda rows: rows, "teams.csv")
+    months, now = build(date(2026, 1, 19))
+    assert months == {first, now}, "only the team reported again was computed"
+    # a December charge moved to another December day: every month range is redone
+    _resend(december, _move_december_charge)
+    months, now = build(date(2026, 1, 19))
+    assert months == {now}
+    # the month ends: the month ranges move
+    months, now = build(date(2026, 1, 31))
+    assert months == {now}
+    full = tmp_path / "full.duckdb"
+    shutil.copy(warehouse, full)
+    refresh(landing, date(2026, 1, 31), full, exports, write_exports=False, full_refresh=True)
+    assert _built_tables(warehouse) == _built_tables(full)

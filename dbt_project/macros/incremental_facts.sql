@@ -46,3 +46,27 @@
     from {{ this }} as prior
     where prior.usage_date > {{ as_of_date() }}
 {%- endmacro %}
+
+{#-
+    Incremental strategy `replace_keys`: delete+insert on a composite unique_key (a list).
+    dbt-duckdb's delete+insert deletes through a join on the key columns, which fans out
+    when a key has many rows on both sides (int_user_weekly_days: a team and range holds
+    thousands); this deletes the target rows whose key the batch holds with EXISTS, a
+    semi-join, then inserts the batch.
+-#}
+{% macro get_incremental_replace_keys_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where exists (
+        select 1
+        from {{ batch }} as batch
+        where
+            {%- for key in arg_dict['unique_key'] %}
+                batch.{{ key }} = {{ target }}.{{ key }}{{ ' and' if not loop.last }}
+            {%- endfor %}
+    );
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ batch }}
+{%- endmacro %}
