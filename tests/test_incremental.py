@@ -118,19 +118,24 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- month ranges
 
 
-def _weekly_days(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
-    """(int_user_weekly_days, the same figures computed here from its inputs).
+def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """int_user_weekly_days and int_user_range_days, each with the same figures computed
+    here from their inputs: (table rows, expected rows) by table.
 
-    Per reported team, range, user, product and Monday-starting week: the distinct usage
-    dates in the range, from the daily usage, the reported teams and the ranges of the
-    same warehouse (whose incremental builds the test above checks).
+    Distinct usage dates in each range per reported team and user: per product and
+    Monday-starting week, and over all products. The inputs (daily usage, reported teams,
+    ranges) are those of the same warehouse, whose incremental builds the test above checks.
     """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        table = con.execute(
-            "select team_id, range_order, autodesk_id, product_line_code, week_starting, "
-            "days_used from int_user_weekly_days"
-        ).fetchall()
+        tables = {
+            name: con.execute(f"select {columns} from {name}").fetchall()
+            for name, columns in (
+                ("int_user_weekly_days", "team_id, range_order, autodesk_id, "
+                 "product_line_code, week_starting, days_used"),
+                ("int_user_range_days", "team_id, range_order, autodesk_id, days_used"),
+            )
+        }  # fmt: skip
         ranges = con.execute("select range_order, start_date, end_date from int_time_ranges")
         ranges = ranges.fetchall()
         teams = {t for (t,) in con.execute("select team_id from int_report_teams").fetchall()}
@@ -140,21 +145,29 @@ def _weekly_days(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
         ).fetchall()
     finally:
         con.close()
-    counted: dict[tuple, int] = {}
+    weekly: dict[tuple, int] = {}
+    user_dates: dict[tuple, set] = {}
     for team, user, product, day in dates:
         for order, start, end in ranges:
             if team in teams and start <= day <= end:
                 key = (team, order, user, product, day - timedelta(days=day.weekday()))
-                counted[key] = counted.get(key, 0) + 1
-    return sorted(table), sorted((*key, days) for key, days in counted.items())
+                weekly[key] = weekly.get(key, 0) + 1
+                user_dates.setdefault((team, order, user), set()).add(day)
+    expected = {
+        "int_user_weekly_days": [(*key, days) for key, days in weekly.items()],
+        "int_user_range_days": [(*key, len(days)) for key, days in user_dates.items()],
+    }
+    return {name: (sorted(rows), sorted(expected[name])) for name, rows in tables.items()}
 
 
 def _month_row_builds(warehouse: Path) -> tuple[set[int], int]:
-    """(usage-history builds the month-range rows were computed at, the newest build)."""
+    """(usage-history builds the month-range rows of both tables were computed at, the
+    newest build)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         months = con.execute(
-            "select distinct built_usage_seq from int_user_weekly_days where range_order > 1"
+            "select built_usage_seq from int_user_weekly_days where range_order > 1 union "
+            "select built_usage_seq from int_user_range_days where range_order > 1"
         ).fetchall()
         [(newest,)] = con.execute("select max(built_seq) from stg_usage_history").fetchall()
         return {seq for (seq,) in months}, newest
@@ -172,8 +185,9 @@ def _move_december_charge(rows: list[dict]) -> list[dict]:
 
 
 def test_month_ranges_are_kept_only_while_they_hold(tmp_path, monkeypatch):
-    """int_user_weekly_days keeps its month-range rows between builds while their last day,
-    and every charge on or before it, stay the same; it redoes them otherwise."""
+    """int_user_weekly_days and int_user_range_days keep their month-range rows between
+    builds while their last day, and every charge on or before it, stay the same; they
+    redo them otherwise."""
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
     landing = small_landing(tmp_path / "landing", start=date(2025, 12, 8), end=date(2026, 1, 31))
@@ -183,8 +197,8 @@ def test_month_ranges_are_kept_only_while_they_hold(tmp_path, monkeypatch):
 
     def build(as_of: date) -> tuple[set[int], int]:
         refresh(landing, as_of, warehouse, exports, write_exports=False)
-        table, expected = _weekly_days(warehouse)
-        assert table == expected, as_of
+        for name, (table, expected) in _range_days(warehouse).items():
+            assert table == expected, (name, as_of)
         return _month_row_builds(warehouse)
 
     months, first = build(date(2026, 1, 12))

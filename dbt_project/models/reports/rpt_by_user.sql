@@ -1,5 +1,5 @@
--- By user: per team, range and user with usage in the range. Distinct days are counted once
--- per user, one column per range (macros/reports/range_columns.sql), then one row per range.
+-- By user: per team, range and user with usage in the range. The days used come from
+-- int_user_range_days (distinct dates per user, whatever the product).
 with user_products as (
     select
         ranged.team_id,
@@ -23,37 +23,6 @@ product_figures as (
         sum(tokens) as total_tokens_used
     from user_products
     group by team_id, range_order, autodesk_id
-),
-
-user_dates as (
-    -- one row per team, user and date in the span of the ranges
-    select
-        daily.team_id,
-        daily.autodesk_id,
-        daily.usage_date
-    from {{ report_daily_usage_in_span() }} as daily
-    group by daily.team_id, daily.autodesk_id, daily.usage_date
-),
-
-days_per_range as (
-    select
-        user_dates.team_id,
-        user_dates.autodesk_id,
-        {{ report_sum_per_range('1', 'user_dates.usage_date', 'days') }}
-    from user_dates
-    cross join {{ report_range_bounds() }} as bounds
-    group by user_dates.team_id, user_dates.autodesk_id
-),
-
-day_figures as (
-    select
-        days_per_range.team_id,
-        ranges.range_order,
-        days_per_range.autodesk_id,
-        {{ report_range_value('days_per_range.days', 'ranges.range_order') }} as days_used
-    from days_per_range
-    cross join {{ ref('int_time_ranges') }} as ranges
-    where {{ report_range_value('days_per_range.days', 'ranges.range_order') }} > 0
 )
 
 select
@@ -68,7 +37,7 @@ select
     cast(products.total_tokens_used as {{ dbt.type_bigint() }}) as total_tokens_used,
     cast(user_days.days_used as {{ dbt.type_bigint() }}) as days_used,
     ranges.days_in_range
-from day_figures as user_days
+from {{ ref('int_user_range_days') }} as user_days
 inner join {{ ref('int_time_ranges') }} as ranges on user_days.range_order = ranges.range_order
 inner join product_figures as products
     on

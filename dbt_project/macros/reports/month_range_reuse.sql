@@ -1,0 +1,107 @@
+{#-
+    Incremental range models (int_user_weekly_days, int_user_range_days) redo 'Past 30 days'
+    every build, and keep the month ranges' rows per team while they still hold. The month
+    ranges end on the last day of the last completed month; their rows hold while that day
+    is the same, the usage history is at most one build further on, and no charge it
+    rewrote since (its day, or the day of the row it replaced) lies on or before that day.
+    Then only teams without rows (not reported before) get their month ranges computed,
+    and teams no longer reported lose theirs; otherwise every range of every team is redone.
+    Each key (team_id, range_order) replaced gets a marker row (the measure 0), which the
+    model's post-hook deletes, so a key left without use is emptied. Rows carry the history
+    build they were computed from (built_usage_seq) and the month ranges' last day
+    (month_ranges_end); a table without them is rebuilt in full.
+-#}
+
+{% macro month_range_reuse_ctes(tracked) -%}
+    {#- CTEs: input_builds; and when the previous build is tracked, kept_teams (the teams
+        whose month-range rows stay), with the CTEs it reads. -#}
+    input_builds as (
+        -- the build of the usage history this build reflects
+        select coalesce(max(built_seq), 0) as usage_seq
+        from {{ ref('stg_usage_history') }}
+    )
+    {%- if tracked %},
+
+        previous_build as (
+            select
+                max(built_usage_seq) as seq,
+                max(month_ranges_end) as month_end
+            from {{ this }}
+        ),
+
+        months_kept as (
+            -- one row when the previous build's month-range rows still hold
+            select 1 as kept
+            from previous_build as p
+            cross join input_builds as n
+            cross join {{ report_range_bounds() }} as bounds
+            where
+                p.month_end = bounds.end_2
+                and n.usage_seq in (p.seq, p.seq + 1)
+                and not exists (
+                    select 1
+                    from {{ ref('stg_usage_history') }} as h
+                    where
+                        h.built_seq > p.seq
+                        and (h.usage_date <= bounds.end_2 or h.replaced_usage_date <= bounds.end_2)
+                )
+        ),
+
+        kept_teams as (
+            -- reported now and before (the previous build holds rows of them)
+            select distinct prior.team_id
+            from {{ this }} as prior
+            inner join {{ ref('int_report_teams') }} as teams on prior.team_id = teams.team_id
+            where exists (select 1 from months_kept)
+        )
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro month_range_markers(tracked, columns, measure) -%}
+    {#- Union branch: a marker row per key this build replaces ('Past 30 days' of every
+        team, every range of the teams not kept); `columns` are the (name, type) pairs
+        between range_order and the measure, set to null. -#}
+    select distinct
+        prior.team_id,
+        prior.range_order,
+        {%- for name, type in columns %}
+            cast(null as {{ type }}) as {{ name }},
+        {%- endfor %}
+        cast(0 as {{ dbt.type_bigint() }}) as {{ measure }}
+    from {{ this }} as prior
+    {%- if tracked %}
+        left join kept_teams as kept on prior.team_id = kept.team_id
+        where prior.range_order = 1 or kept.team_id is null
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro month_range_daily_filter(tracked, daily='daily') -%}
+    {#- Joins and where clause for the daily rows a build reads: of the teams whose month
+        ranges are kept, only the dates of 'Past 30 days'. -#}
+    {%- if tracked %}
+        cross join {{ report_range_bounds() }} as bounds
+        left join kept_teams as kept on {{ daily }}.team_id = kept.team_id
+        where {{ daily }}.usage_date >= bounds.start_1 or kept.team_id is null
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro month_range_rows_out(tracked, columns, measure) -%}
+    {#- The model's final select from its `counted` CTE: those rows and the markers, with
+        the bookkeeping columns built_usage_seq and month_ranges_end. -#}
+    select
+        rows_out.*,
+        n.usage_seq as built_usage_seq,
+        bounds.end_2 as month_ranges_end
+    from (
+        select * from counted
+        {%- if is_incremental() %}
+            union all
+            {{ month_range_markers(tracked, columns, measure) }}
+        {%- endif %}
+    ) as rows_out
+    cross join input_builds as n
+    cross join {{ report_range_bounds() }} as bounds
+{%- endmacro %}

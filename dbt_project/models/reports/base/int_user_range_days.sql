@@ -1,0 +1,63 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        unique_key=['team_id', 'range_order'],
+        incremental_strategy='replace_keys',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_marker_rows('days_used = 0') }}",
+    )
+}}
+-- Days used of By user on ids: per team, range and user with use in the range, the distinct
+-- usage dates (whatever the product). The dates are counted once, one column per range (see
+-- macros/reports/range_columns.sql), then turned into one row per range. Incremental:
+-- 'Past 30 days' is redone every build, the month ranges per team only when they no longer
+-- hold (see macros/reports/month_range_reuse.sql).
+{%- set tracked = incremental_with_column('month_ranges_end') %}
+
+with
+{{ month_range_reuse_ctes(tracked) }},
+
+user_dates as (
+    -- one row per team, user and date; of the teams whose month ranges are kept, only the
+    -- dates of 'Past 30 days'
+    select
+        daily.team_id,
+        daily.autodesk_id,
+        daily.usage_date
+    from {{ report_daily_usage_in_span() }} as daily
+    {{ month_range_daily_filter(tracked) }}
+    group by daily.team_id, daily.autodesk_id, daily.usage_date
+),
+
+days_per_range as (
+    select
+        user_dates.team_id,
+        user_dates.autodesk_id,
+        {{ report_sum_per_range('1', 'user_dates.usage_date', 'days') }}
+    from user_dates
+    cross join {{ report_range_bounds() }} as bounds
+    group by user_dates.team_id, user_dates.autodesk_id
+),
+
+counted as (
+    select
+        days_per_range.team_id,
+        ranges.range_order,
+        days_per_range.autodesk_id,
+        cast(
+            {{ report_range_value('days_per_range.days', 'ranges.range_order') }}
+            as {{ dbt.type_bigint() }}
+        ) as days_used
+    from days_per_range
+    cross join {{ ref('int_time_ranges') }} as ranges
+    {% if tracked %}
+        left join kept_teams as kept on days_per_range.team_id = kept.team_id
+    {% endif %}
+    where
+        {{ report_range_value('days_per_range.days', 'ranges.range_order') }} > 0
+    {% if tracked %}
+        and (ranges.range_order = 1 or kept.team_id is null)
+    {% endif %}
+)
+
+{{ month_range_rows_out(tracked, [('autodesk_id', dbt.type_string())], 'days_used') }}
