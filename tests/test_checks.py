@@ -35,14 +35,14 @@ from orchestration.ingest.contract import BY_NAME, ENTITIES
 from tests.checks_support import D0, D1, RAW_DDL, USAGE_ROWS, build_raw
 
 
-@pytest.fixture
-def open_raw(tmp_path):
-    """Build a raw warehouse with extra statements and open it read-only."""
+def _read_only_cases(tmp_path, prefix: str, build):
+    """A fixture's body: ``_open(*statements)`` builds a fresh warehouse file with
+    ``build(path, *statements)`` and opens it read-only; every file is closed at teardown."""
     opened = []
 
     def _open(*statements: str) -> duckdb.DuckDBPyConnection:
-        path = tmp_path / f"raw{len(opened)}.duckdb"
-        build_raw(path, *statements)
+        path = _case_path(tmp_path, prefix)
+        build(path, *statements)
         con = duckdb.connect(str(path), read_only=True)
         opened.append(con)
         return con
@@ -50,6 +50,12 @@ def open_raw(tmp_path):
     yield _open
     for con in opened:
         con.close()
+
+
+@pytest.fixture
+def open_raw(tmp_path):
+    """Build a raw warehouse with extra statements and open it read-only."""
+    yield from _read_only_cases(tmp_path, "raw", build_raw)
 
 
 def _quarantine(file: str, d: date, n: int) -> str:
@@ -387,6 +393,7 @@ DBT_TESTS_USED = (
     "test_type:generic,reports",
     "assert_report_summary_matches_subscriptions",
     "assert_report_range_totals_reconcile",
+    "assert_drawdown_allocation_reconciles",
 )
 
 
@@ -465,25 +472,12 @@ RENAMED = {("token_packs", "team_id"): "purchasing_team_id"}
 @pytest.fixture
 def open_staged(tmp_path):
     """Build staged tables (D1's rows), apply statements, open the file read-only."""
-    opened = []
-
-    def _open(*statements: str) -> duckdb.DuckDBPyConnection:
-        path = _case_path(tmp_path, "stg")
-        build_raw(
-            path,
-            *(
-                f"create table main.{t} as {q} where delivery_date = '{D1}'"
-                for t, q in STAGED_SQL.items()
-            ),
-            *statements,
-        )
-        con = duckdb.connect(str(path), read_only=True)
-        opened.append(con)
-        return con
-
-    yield _open
-    for con in opened:
-        con.close()
+    staged = [
+        f"create table main.{t} as {q} where delivery_date = '{D1}'" for t, q in STAGED_SQL.items()
+    ]
+    yield from _read_only_cases(
+        tmp_path, "stg", lambda path, *statements: build_raw(path, *staged, *statements)
+    )
 
 
 def _staged_keys(tests: dict) -> list:
@@ -890,18 +884,7 @@ def build_reports(path, *statements: str) -> None:
 
 @pytest.fixture
 def open_reports(tmp_path):
-    opened = []
-
-    def _open(*statements: str) -> duckdb.DuckDBPyConnection:
-        path = _case_path(tmp_path, "rpt")
-        build_reports(path, *statements)
-        con = duckdb.connect(str(path), read_only=True)
-        opened.append(con)
-        return con
-
-    yield _open
-    for con in opened:
-        con.close()
+    yield from _read_only_cases(tmp_path, "rpt", build_reports)
 
 
 # The dbt tests that hold the report rules: balances never negative, one Summary row per active
@@ -1063,6 +1046,86 @@ def test_report_failure_rows_name_team_and_range(open_reports, dbt_tests):
         open_reports("delete from rpt_summary where team_id = 'T2'"), dbt_tests[SUMMARY_ROWS]
     )
     assert row == {"team_id": "T2", "row_count": 0, "expected_rows": 1}
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "insert into rpt_summary select * replace (as_of_date + 1 as as_of_date)"
+            " from rpt_summary",
+            [],
+        ),
+        (
+            "insert into rpt_summary select * replace (null as team_id) from rpt_summary",
+            [(None, AS_OF, 2)],
+        ),
+    ],
+    ids=["grains-differ-in-one-column", "null-in-the-grain-repeats"],
+)
+def test_unique_combination_groups_on_the_columns_after_the_hash(
+    open_reports, dbt_tests, statement, expected
+):
+    """A multi-column grain is tested through a row hash first; the verdict is the columns'."""
+    assert "hash(" in dbt_tests[SUMMARY_UNIQUE]["compiled_code"]
+    rows = dbt_test_rows(open_reports(statement), dbt_tests[SUMMARY_UNIQUE])
+    assert [(r["team_id"], r["as_of_date"], r["row_count"]) for r in rows] == expected
+
+
+# ---------------------------------------------------------------- drawdown allocation
+
+ALLOCATION_RECONCILES = ("assert_drawdown_allocation_reconciles", None, SINGULAR)
+
+
+def build_allocation(path, *statements: str) -> None:
+    """Three charges and their draws (u1 from two packs, u2 partly, u3 not at all)."""
+    con = duckdb.connect(str(path))
+    for statement in (
+        "create table fct_usage (usage_id VARCHAR, tokens BIGINT, allocated_tokens BIGINT,"
+        " unallocated_tokens BIGINT)",
+        "insert into fct_usage values ('u1', 5, 5, 0), ('u2', 4, 3, 1), ('u3', 2, 0, 2)",
+        "create table fct_usage_allocation (usage_id VARCHAR, subscription_id VARCHAR,"
+        " tokens_drawn BIGINT)",
+        "insert into fct_usage_allocation values ('u1', 'P1', 3), ('u1', 'P2', 2), ('u2', 'P1', 3)",
+        *statements,
+    ):
+        con.execute(statement)
+    con.close()
+
+
+@pytest.fixture
+def open_allocation(tmp_path):
+    yield from _read_only_cases(tmp_path, "alloc", build_allocation)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (None, []),
+        # a draw whose charge is not in fct_usage: the join to the charges must be full
+        ("insert into fct_usage_allocation values ('u9', 'P1', 1)", [("u9", False)]),
+        ("update fct_usage_allocation set tokens_drawn = 1 where usage_id = 'u2'", [("u2", True)]),
+        ("delete from fct_usage_allocation where subscription_id = 'P2'", [("u1", True)]),
+        ("update fct_usage set unallocated_tokens = 2 where usage_id = 'u2'", [("u2", True)]),
+        (
+            _update("fct_usage", "allocated_tokens = 0, unallocated_tokens = 0", "usage_id = 'u3'"),
+            [("u3", True)],
+        ),
+    ],
+    ids=[
+        "consistent",
+        "draw-without-charge",
+        "draws-short",
+        "pack-missing",
+        "parts-vs-tokens",
+        "tokens-lost",
+    ],
+)
+def test_drawdown_allocation_reconciles(open_allocation, dbt_tests, statement, expected):
+    """Every draw belongs to a charge, and a charge's draws add up to its allocated tokens."""
+    con = open_allocation(*[statement] if statement else [])
+    rows = dbt_test_rows(con, dbt_tests[ALLOCATION_RECONCILES])
+    assert sorted((row["usage_id"], row["charge_found"]) for row in rows) == expected
 
 
 # ---------------------------------------------------------------- warnings

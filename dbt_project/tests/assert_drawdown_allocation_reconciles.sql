@@ -1,5 +1,7 @@
--- Each charge's allocation rows add up to its allocated tokens, and
--- allocated + unallocated = tokens with neither part negative.
+-- Every allocation row belongs to a charge of fct_usage, each charge's allocation rows add
+-- up to its allocated tokens, and allocated + unallocated = tokens with neither part
+-- negative. Returns one row per charge that breaks a rule; charge_found is false for
+-- allocation rows whose usage_id is no charge of fct_usage.
 with allocation_totals as (
     select
         usage_id,
@@ -9,16 +11,18 @@ with allocation_totals as (
 )
 
 select
-    u.usage_id,
+    coalesce(u.usage_id, a.usage_id) as usage_id,
+    u.usage_id is not null as charge_found,
     u.tokens,
     u.allocated_tokens,
     u.unallocated_tokens,
     coalesce(a.tokens_drawn, 0) as allocation_rows_total
 from {{ ref('fct_usage') }} as u
-left join allocation_totals as a
+full outer join allocation_totals as a
     on u.usage_id = a.usage_id
 where
-    u.allocated_tokens <> coalesce(a.tokens_drawn, 0)
+    u.usage_id is null
+    or u.allocated_tokens <> coalesce(a.tokens_drawn, 0)
     or u.allocated_tokens + u.unallocated_tokens <> u.tokens
     or u.allocated_tokens < 0
     or u.unallocated_tokens < 0
