@@ -4,12 +4,16 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_support import PROJECT_DIR
 
 from orchestration.pipeline import refresh
 from tests.pipeline_support import (
@@ -113,6 +117,49 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
         assert _build_sequences(full) == {1}, "--full-refresh rebuilt from scratch"
         assert _built_tables(warehouse) == _built_tables(full), as_of
+
+
+def _dbt_run(warehouse: Path, as_of: date, *args: str) -> None:
+    """`dbt run <args>` on ``warehouse`` in a process of its own, which closes the file."""
+    env = {
+        **os.environ,
+        "FLEX_WAREHOUSE": str(warehouse),
+        "FLEX_DBT_TARGET": "duckdb",
+        "FLEX_AS_OF_DATE": as_of.isoformat(),
+    }
+    target = warehouse.parent / f"{warehouse.stem}_dbt_target"
+    command = [str(Path(sys.executable).with_name("dbt")), "run", "--target-path", str(target)]
+    subprocess.run([*command, *args], cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
+
+
+def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path, monkeypatch):
+    """The drawdown and fct_usage compare every charge, and drop those gone, when the usage
+    history they read was rebuilt from scratch since their own build (its build sequence went
+    back): here the history alone is rebuilt as of an earlier D, then the rest incrementally.
+    """
+    monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
+    monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
+    landing = small_landing(tmp_path / "landing")
+    warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
+    refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
+    refresh(landing, date(2026, 1, 22), warehouse, exports, write_exports=False)
+    assert _build_sequences(warehouse) == {1, 2}
+
+    as_of = date(2026, 1, 16)  # charges of 01-17 to 01-22 must leave every table
+    _dbt_run(warehouse, as_of, "--full-refresh", "--select", "stg_usage_history")
+    _dbt_run(warehouse, as_of, "--exclude", "stg_usage_history")
+    assert _build_sequences(warehouse) == {1}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        drawdown_builds = con.execute("select max(built_seq) from int_drawdown_entries")
+        assert drawdown_builds.fetchone() == (3,), "the drawdown was built incrementally"
+    finally:
+        con.close()
+
+    full = tmp_path / "full.duckdb"
+    shutil.copy(warehouse, full)
+    refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
+    assert _built_tables(warehouse) == _built_tables(full)
 
 
 # --------------------------------------------------------------------------- month ranges

@@ -96,20 +96,17 @@ usage_build as (
         where h.built_seq > p.usage_seq
         union
         {{ keys_moved_over_by_as_of('usage_id', 'item_id') }}
-        union
-        select c.usage_id
-        from charges as c
-        where (select a.everything from compare_all as a)
-        union
-        select prior.item_id as usage_id
-        from {{ this }} as prior
-        where prior.entry_kind <> 'event' and (select a.everything from compare_all as a)
     ),
 
+    {#- `everything or key in (candidates)`: with the OR, DuckDB hashes the few candidates
+        and probes them with the millions of charges and entries; a plain IN let it hash the
+        big side when it guessed the candidates many (3.2 s against 1.3 s at large). -#}
     compared_charges as (
         select c.*
         from charges as c
-        where c.usage_id in (select k.usage_id from candidate_charges as k)
+        where
+            (select a.everything from compare_all as a)
+            or c.usage_id in (select k.usage_id from candidate_charges as k)
     ),
 
     previous_charges as (
@@ -122,7 +119,10 @@ usage_build as (
         from {{ this }}
         where
             entry_kind <> 'event'
-            and item_id in (select k.usage_id from candidate_charges as k)
+            and (
+                (select a.everything from compare_all as a)
+                or item_id in (select k.usage_id from candidate_charges as k)
+            )
         group by team_id, item_id
     ),
 

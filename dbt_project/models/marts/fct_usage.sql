@@ -61,22 +61,28 @@ input_builds as (
         where e.built_seq > p.drawdown_seq and e.entry_kind <> 'event'
         union
         {{ keys_moved_over_by_as_of('usage_id') }}
+    ),
+
+    redone_keys as (
+        -- the keys this build redoes; those that are no charge any more get a marker row
+        select c.usage_id
+        from changed_charges as c
         union
         select prior.usage_id
         from {{ this }} as prior
         where (select r.everything from rebuilt as r)
-        union
-        select u.usage_id
-        from {{ ref('stg_usage') }} as u
-        where (select r.everything from rebuilt as r)
     ),
 {% endif %}
 
+{#- `everything or key in (changed)`: see int_drawdown_entries (compared_charges) on why
+    the OR keeps DuckDB hashing the few changed keys, not the millions of rows. -#}
 charges as (
     select *
     from {{ ref('stg_usage') }} as u
     {% if is_incremental() %}
-        where u.usage_id in (select c.usage_id from changed_charges as c)
+        where
+            (select r.everything from rebuilt as r)
+            or u.usage_id in (select c.usage_id from changed_charges as c)
     {% endif %}
 ),
 
@@ -86,7 +92,9 @@ allocated as (
         sum(a.tokens_drawn) as allocated_tokens
     from {{ ref('int_usage_allocation') }} as a
     {% if is_incremental() %}
-        where a.usage_id in (select c.usage_id from changed_charges as c)
+        where
+            (select r.everything from rebuilt as r)
+            or a.usage_id in (select c.usage_id from changed_charges as c)
     {% endif %}
     group by a.usage_id
 ),
@@ -122,7 +130,7 @@ rows_out as (
             cast(null as {{ dbt.type_bigint() }}) as allocated_tokens,
             cast(null as {{ dbt.type_bigint() }}) as unallocated_tokens,
             cast(null as date) as delivery_date
-        from changed_charges as c
+        from redone_keys as c
         where not exists (select 1 from charges as u where u.usage_id = c.usage_id)
     {% endif %}
 )
