@@ -149,11 +149,7 @@
                 greatest(coalesce(max(cumulative - inflow_to_charge) over (
                     {{ charge_order }}
                     rows between unbounded preceding and current row
-                ), 0), 0) as lost_through,
-                greatest(coalesce(max(cumulative - inflow_to_charge) over (
-                    {{ charge_order }}
-                    rows between unbounded preceding and 1 preceding
-                ), 0), 0) as lost_before
+                ), 0), 0) as lost_through
             from level_{{ k }}_cumulated
         ),
 
@@ -172,7 +168,13 @@
                     when inflow_to_charge is not null then lost_through - lost_before
                     else residual
                 end as residual_after
-            from level_{{ k }}_losses
+            from (
+                -- the loss before a charge is the loss through the previous one
+                select
+                    *,
+                    coalesce(lag(lost_through) over ({{ charge_order }}), 0) as lost_before
+                from level_{{ k }}_losses
+            ) as losses
         ),
     {% endfor %}
 

@@ -236,10 +236,9 @@ replayed_teams as (
 
 replayed_charges as (
     -- keyed by an integer per team (team_key): the drawdown levels sort and join on
-    -- integers only
+    -- integers only, and the team's id does not travel through the charges' numbering
     select
         c.usage_id,
-        c.team_id,
         c.usage_date,
         c.charge_ts,
         c.tokens,
@@ -302,7 +301,7 @@ entries as (
     from replayed_events
     union all
     select
-        c.team_id,
+        t.team_id,
         'draw' as entry_kind,
         c.usage_id as item_id,
         l.subscription_id,
@@ -316,11 +315,13 @@ entries as (
     from drawdown_draws as d
     inner join charge_ranks as c
         on d.team_key = c.team_key and d.charge_seq = c.charge_seq
+    inner join replayed_teams as t
+        on d.team_key = t.team_key
     inner join {{ ref('int_team_pack_ledger') }} as l
-        on c.team_id = l.team_id and d.bucket_rank = l.bucket_rank
+        on t.team_id = l.team_id and d.bucket_rank = l.bucket_rank
     union all
     select
-        c.team_id,
+        t.team_id,
         'unallocated' as entry_kind,
         c.usage_id as item_id,
         cast(null as {{ dbt.type_string() }}) as subscription_id,
@@ -334,6 +335,8 @@ entries as (
     from drawdown_unallocated as d
     inner join charge_ranks as c
         on d.team_key = c.team_key and d.charge_seq = c.charge_seq
+    inner join replayed_teams as t
+        on d.team_key = t.team_key
     {% if is_incremental() %}
         union all
         -- the cut of each replayed team: replace_from_cut deletes the team's entries
