@@ -158,7 +158,8 @@ def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path, m
 
     full = tmp_path / "full.duckdb"
     shutil.copy(warehouse, full)
-    refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
+    _dbt_run(full, as_of, "--full-refresh")
+    assert _build_sequences(full) == {1}
     assert _built_tables(warehouse) == _built_tables(full)
 
 
