@@ -27,18 +27,31 @@ month_spans as (
     where month <= {{ as_of_date() }}
 ),
 
-month_totals as (
+month_user_products as (
+    -- the daily rows folded to one per team, month, user and product first: the distinct
+    -- counts below then run on far fewer rows (0.8 s against 1.1-1.3 s at large)
     select
         team_id,
         {{ date_month_start('usage_date') }} as month,
-        sum(tokens) as tokens_used,
-        count(distinct product_line_code) as products_used,
-        count(distinct autodesk_id) as total_users
+        autodesk_id,
+        product_line_code,
+        sum(tokens) as tokens
     from {{ ref('fct_daily_usage') }}
     where
         usage_date >= (select first_month.start_date from twelve_months as first_month)
         and usage_date <= {{ as_of_date() }}
-    group by team_id, {{ date_month_start('usage_date') }}
+    group by team_id, {{ date_month_start('usage_date') }}, autodesk_id, product_line_code
+),
+
+month_totals as (
+    select
+        team_id,
+        month,
+        sum(tokens) as tokens_used,
+        count(distinct product_line_code) as products_used,
+        count(distinct autodesk_id) as total_users
+    from month_user_products
+    group by team_id, month
 )
 
 select
