@@ -115,17 +115,14 @@ period_starts as (
     where sign(balance) <> sign(balance - tokens)
 ),
 
-periods as (
+period_figures as (
+    -- each period (known by its start) over the movements from its start to the next one
     select
         s.team_id,
         s.subscription_id,
-        s.balance_sign,
         s.from_ts,
         s.from_phase,
         s.from_item,
-        s.to_ts,
-        s.to_phase,
-        s.to_item,
         min(b.balance) as lowest_balance,
         max(b.balance) as highest_balance,
         sum(b.is_draw) as draws
@@ -146,34 +143,32 @@ periods as (
                 ) }}
             )
     where s.balance_sign <> 0
-    group by
-        s.team_id,
-        s.subscription_id,
-        s.balance_sign,
-        s.from_ts,
-        s.from_phase,
-        s.from_item,
-        s.to_ts,
-        s.to_phase,
-        s.to_item
+    group by s.team_id, s.subscription_id, s.from_ts, s.from_phase, s.from_item
 )
 
 select
-    p.team_id,
-    p.subscription_id,
+    s.team_id,
+    s.subscription_id,
     l.bucket_rank,
     l.start_date,
     l.end_date,
-    cast(p.balance_sign as integer) as balance_sign,
-    p.lowest_balance,
-    p.highest_balance,
-    p.draws,
-    p.from_ts,
-    p.from_phase,
-    p.from_item,
-    p.to_ts,
-    p.to_phase,
-    p.to_item
-from periods as p
+    cast(s.balance_sign as integer) as balance_sign,
+    f.lowest_balance,
+    f.highest_balance,
+    f.draws,
+    s.from_ts,
+    s.from_phase,
+    s.from_item,
+    s.to_ts,
+    s.to_phase,
+    s.to_item
+from period_starts as s
+inner join period_figures as f
+    on
+        s.team_id = f.team_id
+        and s.subscription_id = f.subscription_id
+        and s.from_ts = f.from_ts
+        and s.from_phase = f.from_phase
+        and s.from_item = f.from_item
 inner join {{ ref('int_team_pack_ledger') }} as l
-    on p.team_id = l.team_id and p.subscription_id = l.subscription_id
+    on s.team_id = l.team_id and s.subscription_id = l.subscription_id
