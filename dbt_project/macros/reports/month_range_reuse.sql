@@ -12,6 +12,19 @@
     (month_ranges_end); a table without them is rebuilt in full.
 -#}
 
+{% macro month_range_reuse_config() -%}
+    {#- The config of such a model: incremental per (team_id, range_order), the marker rows
+        (days_used = 0) deleted after the insert. -#}
+    {{ config(
+        materialized=incremental_materialization(),
+        unique_key=['team_id', 'range_order'],
+        incremental_strategy='replace_keys',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_marker_rows('days_used = 0') }}",
+    ) }}
+{%- endmacro %}
+
+
 {% macro month_range_reuse_ctes(tracked) -%}
     {#- CTEs: input_builds; and when the previous build is tracked, kept_teams (the teams
         whose month-range rows stay), with the CTEs it reads. -#}

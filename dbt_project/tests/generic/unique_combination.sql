@@ -18,20 +18,15 @@
             group by 1
             having count(*) > 1
         )
+    {% endif %}
 
-        select
-            {{ columns | join(', ') }},
-            count(*) as row_count
-        from {{ model }}
+    select
+        {{ columns | join(', ') }},
+        count(*) as row_count
+    from {{ model }}
+    {%- if key_hash %}
         where {{ key_hash }} in (select grain_hash from repeated_hashes)
-        group by {{ columns | join(', ') }}
-        having count(*) > 1
-    {%- else %}
-        select
-            {{ columns | join(', ') }},
-            count(*) as row_count
-        from {{ model }}
-        group by {{ columns | join(', ') }}
-        having count(*) > 1
     {%- endif %}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
 {% endtest %}

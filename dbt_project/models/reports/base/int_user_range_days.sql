@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=incremental_materialization(),
-        unique_key=['team_id', 'range_order'],
-        incremental_strategy='replace_keys',
-        on_schema_change='append_new_columns',
-        post_hook="{{ delete_marker_rows('days_used = 0') }}",
-    )
-}}
+{{ month_range_reuse_config() }}
 -- Days used of By user on ids: per team, range and user with use in the range, the distinct
 -- usage dates (whatever the product). The dates are counted once, one column per range (see
 -- macros/reports/range_columns.sql), then turned into one row per range. Incremental:

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized=incremental_materialization(),
-        unique_key=['team_id', 'range_order'],
-        incremental_strategy='replace_keys',
-        on_schema_change='append_new_columns',
-        post_hook="{{ delete_marker_rows('days_used = 0') }}",
-    )
-}}
+{{ month_range_reuse_config() }}
 -- User weekly days on ids: per team, range, user, product code and Monday-starting week, the
 -- distinct usage dates inside the range (the week may start before the range); weeks without
 -- use omitted. The dates are counted per week once, one column per range (see
