@@ -81,11 +81,12 @@ dev: manifest $(DEMO_KEY_FILE)
 	@FLEX_PII_HASH_KEY="$${FLEX_PII_HASH_KEY:-$$(cat $(DEMO_KEY_FILE))}" \
 	  exec $(PY) -m orchestration.dev --port $(DEV_PORT)
 
-# Four workers on 2 cores (with three, the cores stood idle 16% of the suite while workers
-# waited on dbt, Spark and CLI subprocesses, files and sleeps) take one work unit (a test,
-# or a module sharing a module fixture) at a time, the longest first: the order and the
-# units are set in tests/conftest.py, so xdist must not reorder them.
-XDIST := -n 4 --dist loadscope --no-loadscope-reorder
+# Three workers (on 2 cores: a quarter of a worker's time is spent waiting on dbt, Spark
+# and CLI subprocesses, files and sleeps) take one work unit (a test, or a module sharing a
+# module fixture) at a time, the longest first: the order and the units are set in
+# tests/conftest.py, so xdist must not reorder them. Four workers were slower (915 s against
+# 891 s, with 13% more CPU: more processes contending for the same 2 cores).
+XDIST := -n 3 --dist loadscope --no-loadscope-reorder
 
 test: install-dev manifest
 	@$(BIN)/pytest $(XDIST) -q --durations=15

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 from dbt_support import failures as dbt_failures
-from dbt_support import run_dbt
+from dbt_support import query, run_dbt
 
 from orchestration.checks import (
     check_freshness,
@@ -391,6 +391,7 @@ NOT_NULL = "columns_not_null"
 DBT_TESTS_USED = (
     "test_type:generic,staging",
     "test_type:generic,reports",
+    "fct_daily_usage,test_name:unique_combination",
     "assert_report_summary_matches_subscriptions",
     "assert_report_range_totals_reconcile",
     "assert_drawdown_allocation_reconciles",
@@ -1126,6 +1127,130 @@ def test_drawdown_allocation_reconciles(open_allocation, dbt_tests, statement, e
     con = open_allocation(*[statement] if statement else [])
     rows = dbt_test_rows(con, dbt_tests[ALLOCATION_RECONCILES])
     assert sorted((row["usage_id"], row["charge_found"]) for row in rows) == expected
+
+
+# ---------------------------------------------------------------- grain tests since their last pass
+
+DAILY_GRAIN = ("fct_daily_usage", None, "unique_combination")
+HISTORY_GRAIN = ("stg_usage_history", None, "unique_combination")
+DAILY_KEY = (
+    "fct_daily_usage:unique_combination:team_id,autodesk_id,product_line_code,version,usage_date"
+)
+HISTORY_KEY = "stg_usage_history:unique_combination:usage_id"
+WRITTEN = "timestamp '2026-03-01 02:00:00'"  # the build that wrote the tables' rows
+PASSED = "timestamp '2026-03-02 02:00:00'"  # a later build where the grain test passed
+LATER = "timestamp '2026-03-03 02:00:00'"
+
+
+def build_incremental_grains(path, *statements: str) -> None:
+    """Two tables whose grain tests check only rows written since they last passed."""
+    con = duckdb.connect(str(path))
+    for statement in (
+        "create schema checks",
+        "create table checks.test_passes (test_key VARCHAR primary key, passed_at TIMESTAMP)",
+        "create table fct_daily_usage (team_id VARCHAR, autodesk_id VARCHAR,"
+        " product_line_code VARCHAR, version VARCHAR, usage_date DATE, tokens BIGINT,"
+        " usage_rows BIGINT, built_at TIMESTAMP)",
+        f"insert into fct_daily_usage values ('T1', 'U1', 'ACD', '2026', '2026-02-27', 5, 1,"
+        f" {WRITTEN}), ('T1', 'U2', 'ACD', '2026', '2026-02-27', 3, 1, {WRITTEN})",
+        "create table stg_usage_history (usage_id VARCHAR, built_at TIMESTAMP)",
+        f"insert into stg_usage_history values ('c1', {WRITTEN}), ('c2', {WRITTEN})",
+        *statements,
+    ):
+        con.execute(statement)
+    con.close()
+
+
+@pytest.fixture
+def open_incremental_grains(tmp_path):
+    yield from _read_only_cases(tmp_path, "grains", build_incremental_grains)
+
+
+def _repeat(table: str, built_at: str) -> str:
+    """A second copy of the table's first row, written at ``built_at``."""
+    return (
+        f"insert into {table} select * replace ({built_at} as built_at) from {table}"
+        " order by all limit 1"
+    )
+
+
+def _passed(key: str) -> str:
+    return f"insert into checks.test_passes values ('{key}', {PASSED})"
+
+
+@pytest.mark.parametrize("grain", [DAILY_GRAIN, HISTORY_GRAIN], ids=["hashed", "one-column"])
+@pytest.mark.parametrize(
+    ("repeat_written", "passed", "found"),
+    [
+        (WRITTEN, False, True),
+        (WRITTEN, True, False),
+        (LATER, True, True),
+        ("null", True, True),
+    ],
+    ids=[
+        "never-passed-checks-all",
+        "rows-checked-at-the-pass-are-skipped",
+        "row-written-after-the-pass-is-checked",
+        "row-without-built-at-is-checked",
+    ],
+)
+def test_grain_test_checks_rows_written_since_it_last_passed(
+    open_incremental_grains, dbt_tests, grain, repeat_written, passed, found
+):
+    """A repeated grain is reported when one of its rows was written after the test last
+    passed (or has no built_at); the rows the passing run saw are not grouped again."""
+    table = grain[0]
+    key = DAILY_KEY if table == "fct_daily_usage" else HISTORY_KEY
+    statements = [_repeat(table, repeat_written)] + ([_passed(key)] if passed else [])
+    rows = dbt_test_rows(open_incremental_grains(*statements), dbt_tests[grain])
+    assert rows is not None, "the compiled test runs"
+    assert (len(rows) == 1 and rows[0]["row_count"] == 2) is found, rows
+
+
+def test_grain_test_passes_are_kept_per_test(open_incremental_grains, dbt_tests):
+    """A pass of another test does not narrow this one."""
+    con = open_incremental_grains(
+        _repeat("fct_daily_usage", WRITTEN),
+        _passed(HISTORY_KEY),
+    )
+    assert len(dbt_test_rows(con, dbt_tests[DAILY_GRAIN])) == 1
+
+
+def test_a_failed_grain_test_records_no_pass_and_a_passing_one_does(tmp_path):
+    """The on-run-end hook keeps the invocation's start for each grain test that passed, and
+    nothing for one that failed, so the next build checks the same rows again. The test
+    narrows to recent rows only when they are fewer than half the table."""
+    warehouse = tmp_path / "wh.duckdb"
+    build_incremental_grains(warehouse, _repeat("fct_daily_usage", WRITTEN))
+    select = ["--select", "fct_daily_usage,test_name:unique_combination"]
+
+    def passes() -> list[tuple]:
+        rows = query(warehouse, "select test_key, passed_at from checks.test_passes")
+        return [(row["test_key"], row["passed_at"]) for row in rows]
+
+    def test_run() -> tuple[bool, bool]:
+        """(passed, narrowed to recent rows) of one `dbt test` of the grain."""
+        run = run_dbt(warehouse, AS_OF, "test", select)
+        (test,) = [r.node for r in run.result if r.node.resource_type == "test"]
+        return run.success, "recent_grains" in test.compiled_code
+
+    assert test_run() == (False, False), "never passed: every row is recent"
+    assert passes() == []
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(  # the repeated row, inserted last
+            "delete from fct_daily_usage where rowid = (select max(rowid) from fct_daily_usage)"
+        )
+    before = datetime.now(UTC).replace(tzinfo=None)
+    assert test_run() == (True, False)
+    ((recorded_key, passed_at),) = passes()
+    assert recorded_key == DAILY_KEY
+    assert before - timedelta(seconds=5) <= passed_at <= datetime.now(UTC).replace(tzinfo=None)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into fct_daily_usage values ('T1', 'U3', 'ACD', '2026', '2026-02-27', 1, 1,"
+            " timestamp '2100-01-01 00:00:00')"
+        )
+    assert test_run() == (True, True), "one row of three written since the pass"
 
 
 # ---------------------------------------------------------------- warnings

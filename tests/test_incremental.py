@@ -50,6 +50,24 @@ def _build_sequences(warehouse) -> set[int]:
         con.close()
 
 
+INCREMENTAL_TABLES = ("stg_usage_history", "fct_usage", "fct_daily_usage", "int_drawdown_entries")
+
+
+def _grain_passes(warehouse) -> set:
+    """The distinct times the grain tests of the incremental tables last passed; each
+    asserted no earlier than any row of those tables was written."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        passes = dict(con.execute("select test_key, passed_at from checks.test_passes").fetchall())
+        assert {key.split(":")[0] for key in passes} == set(INCREMENTAL_TABLES)
+        for table in INCREMENTAL_TABLES:
+            (written,) = con.execute(f"select max(built_at) from {table}").fetchone()
+            assert written <= min(passes.values()), table
+        return set(passes.values())
+    finally:
+        con.close()
+
+
 NEW_DAY = "2026-01-02"
 
 
@@ -93,6 +111,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     landing = small_landing(tmp_path / "landing")
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
     refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
+    (last_pass,) = _grain_passes(warehouse)
 
     # forward (new deliveries with late and corrected rows) with an old delivery re-sent that
     # moves a charge to a day no delivery has (only that re-sent delivery holds its old day);
@@ -111,6 +130,10 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         assert any("skipping parsing" in m for m in dbt_parse_messages(result.run_ids[0]))
         assert (NEW_DAY in _daily_dates(warehouse)) is new_day_expected
         assert _build_sequences(warehouse) > {1}, "this refresh was incremental"
+        # every build's grain tests passed, and each recorded it
+        (passed,) = _grain_passes(warehouse)
+        assert passed > last_pass
+        last_pass = passed
         # one path for every full rebuild: dbt's parse state is per warehouse path. The
         # last one goes through the pipeline's full_refresh; the others are plain dbt runs
         # (the copy already holds this refresh's raw tables and user hashes).

@@ -369,5 +369,6 @@ select
     cast(pack_end_date as date) as pack_end_date,
     cast(pack_tokens_purchased as {{ dbt.type_bigint() }}) as pack_tokens_purchased,
     cast(built_seq as {{ dbt.type_bigint() }}) as built_seq,
-    cast((select u.seq from usage_build as u) as {{ dbt.type_bigint() }}) as built_usage_seq
+    cast((select u.seq from usage_build as u) as {{ dbt.type_bigint() }}) as built_usage_seq,
+    {{ build_started_at() }} as built_at
 from entries

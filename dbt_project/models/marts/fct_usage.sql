@@ -138,6 +138,7 @@ rows_out as (
 select
     rows_out.*,
     n.usage_seq as built_usage_seq,
-    n.drawdown_seq as built_drawdown_seq
+    n.drawdown_seq as built_drawdown_seq,
+    {{ build_started_at() }} as built_at
 from rows_out
 cross join input_builds as n

@@ -126,5 +126,6 @@ select
             1
         {% endif %} as {{ dbt.type_bigint() }}
     ) as built_seq,
-    (select max(d.ingested_at) from {{ source('raw', 'deliveries') }} as d) as built_watermark
+    (select max(d.ingested_at) from {{ source('raw', 'deliveries') }} as d) as built_watermark,
+    {{ build_started_at() }} as built_at
 from rows_out
