@@ -44,6 +44,11 @@
     )
 {%- endmacro %}
 
+{#- Whether a row was written since `last_pass` (a row without the column always counts). -#}
+{% macro written_since(column, last_pass) -%}
+    ({{ column }} is null or {{ column }} > {{ last_pass }})
+{%- endmacro %}
+
 {#-
     Whether the grain test should group only the grains of rows written since its last pass:
     when fewer than half of the table's rows are that recent. After a first or full build
@@ -59,8 +64,7 @@
         {{ return(false) }}
     {%- endif -%}
     {%- set recent_is_few -%}
-        select count(*) filter (where {{ column }} is null or {{ column }} > {{ last_pass }}) * 2
-            < count(*)
+        select count(*) filter (where {{ written_since(column, last_pass) }}) * 2 < count(*)
         from {{ relation }}
     {%- endset -%}
     {{ return(run_query(recent_is_few).columns[0].values()[0]) }}

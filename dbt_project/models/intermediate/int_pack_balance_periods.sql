@@ -163,6 +163,7 @@ select
     s.to_phase,
     s.to_item
 from period_starts as s
+-- the inner join also drops the periods at a zero balance (period_figures leaves them out)
 inner join period_figures as f
     on
         s.team_id = f.team_id

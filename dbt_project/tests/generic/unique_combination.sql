@@ -35,7 +35,7 @@
         recent_grains as (
             select {{ grain_key }} as grain_key
             from {{ model }}
-            where {{ since_last_pass }} is null or {{ since_last_pass }} > {{ last_pass }}
+            where {{ flex_usage.written_since(since_last_pass, last_pass) }}
         ),
     {%- endif %}
     {%- if key_hash %}
