@@ -13,9 +13,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_support import PROJECT_DIR
+from dbt_support import MODELS_AND_SEEDS, PROJECT_DIR
 
+from orchestration.ingest import batch, loader
+from orchestration.ingest import deliveries as dlv
 from orchestration.pipeline import refresh
+from orchestration.privacy import refresh_user_hashes
 from tests.pipeline_support import (
     HASH_KEY,
     dbt_parse_messages,
@@ -148,7 +151,8 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
 
 
 def _dbt_run(warehouse: Path, as_of: date, *args: str) -> None:
-    """`dbt run <args>` on ``warehouse`` in a process of its own, which closes the file."""
+    """dbt builds the models (and the seed) without their tests, `dbt build <args>`, on
+    ``warehouse`` in a process of its own, which closes the file."""
     env = {
         **os.environ,
         "FLEX_WAREHOUSE": str(warehouse),
@@ -156,21 +160,35 @@ def _dbt_run(warehouse: Path, as_of: date, *args: str) -> None:
         "FLEX_AS_OF_DATE": as_of.isoformat(),
     }
     target = warehouse.parent / f"{warehouse.stem}_dbt_target"
-    command = [str(Path(sys.executable).with_name("dbt")), "run", "--target-path", str(target)]
+    command = [str(Path(sys.executable).with_name("dbt")), "build", *MODELS_AND_SEEDS]
+    command += ["--target-path", str(target)]
     subprocess.run([*command, *args], cwd=PROJECT_DIR, env=env, check=True, capture_output=True)
 
 
-def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path, monkeypatch):
+def _load_and_build(landing: Path, as_of: date, warehouse: Path, *args: str) -> None:
+    """What a refresh does up to its models, without Dagster and without the tests: ingest
+    the pending deliveries dated on or before ``as_of``, hash the users, then `_dbt_run`.
+    (The test above holds these builds equal to the pipeline's full rebuilds.)"""
+    con = duckdb.connect(str(warehouse))
+    try:
+        loader.ensure_raw_schema(con)
+        todo = loader.pending(con, dlv.discover(landing, as_of))
+        for delivery, outcome in batch.ingest_pending(con, todo):
+            assert not isinstance(outcome, dlv.InvalidDeliveryError), (delivery, outcome)
+        refresh_user_hashes(con, HASH_KEY)
+    finally:
+        con.close()
+    _dbt_run(warehouse, as_of, *args)
+
+
+def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path):
     """The drawdown and fct_usage compare every charge, and drop those gone, when the usage
     history they read was rebuilt from scratch since their own build (its build sequence went
     back): here the history alone is rebuilt as of an earlier D, then the rest incrementally.
     """
-    monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
-    monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
-    landing = small_landing(tmp_path / "landing")
-    warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
-    refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
-    refresh(landing, date(2026, 1, 22), warehouse, exports, write_exports=False)
+    landing, warehouse = small_landing(tmp_path / "landing"), tmp_path / "wh.duckdb"
+    _load_and_build(landing, date(2026, 1, 12), warehouse)
+    _load_and_build(landing, date(2026, 1, 22), warehouse)
     assert _build_sequences(warehouse) == {1, 2}
 
     as_of = date(2026, 1, 16)  # charges of 01-17 to 01-22 must leave every table
@@ -251,6 +269,10 @@ def _month_row_builds(warehouse: Path) -> tuple[set[int], int]:
         con.close()
 
 
+# the two month-range models and everything they read
+RANGE_MODELS = ("+int_user_weekly_days", "+int_user_range_days")
+
+
 def _merge_first_team(rows: list[dict]) -> list[dict]:
     merged = {**rows[0], "status": "merged", "merged_into_team_id": rows[1]["team_id"]}
     return [merged, *rows[1:]]
@@ -260,19 +282,17 @@ def _move_december_charge(rows: list[dict]) -> list[dict]:
     return [{**rows[0], "usage_date": "2025-12-10", "charge_ts": "2025-12-10T10:00:00Z"}, *rows[1:]]
 
 
-def test_month_ranges_are_kept_only_while_they_hold(tmp_path, monkeypatch):
+def test_month_ranges_are_kept_only_while_they_hold(tmp_path):
     """int_user_weekly_days and int_user_range_days keep their month-range rows between
     builds while their last day, and every charge on or before it, stay the same; they
     redo them otherwise."""
-    monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
-    monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
     landing = small_landing(tmp_path / "landing", start=date(2025, 12, 8), end=date(2026, 1, 31))
-    warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
+    warehouse = tmp_path / "wh.duckdb"
     newest, december = landing / "2026-01-19", landing / "2025-12-15"
     teams_sent = (newest / "teams.csv").read_bytes()
 
     def build(as_of: date) -> tuple[set[int], int]:
-        refresh(landing, as_of, warehouse, exports, write_exports=False)
+        _load_and_build(landing, as_of, warehouse, "--select", *RANGE_MODELS)
         for name, (table, expected) in _range_days(warehouse).items():
             assert table == expected, (name, as_of)
         return _month_row_builds(warehouse)
