@@ -104,8 +104,8 @@ def stray_files(exports: Path) -> list[Path]:
     return [p for p in exports.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
-def dbt_parse_messages(run_id: str) -> list[str]:
-    """What dbt said about parsing in the warehouse build of run ``run_id`` (its dbt.log)."""
+def dbt_log(run_id: str) -> list[dict]:
+    """The events of the dbt.log kept from the warehouse build of run ``run_id``."""
     from orchestration.defs.project import dbt_project
 
     project = dbt_project()
@@ -113,5 +113,10 @@ def dbt_parse_messages(run_id: str) -> list[str]:
         f"warehouse_models-{run_id[:7]}-*"
     )
     lines = (target / "dbt.log").read_text(encoding="utf-8").splitlines()
-    messages = (json.loads(line)["info"]["msg"] for line in lines if line.startswith("{"))
+    return [json.loads(line)["info"] for line in lines if line.startswith("{")]
+
+
+def dbt_parse_messages(run_id: str) -> list[str]:
+    """What dbt said about parsing in the warehouse build of run ``run_id``."""
+    messages = (event["msg"] for event in dbt_log(run_id))
     return [m for m in messages if "partial pars" in m.lower() or "skipping parsing" in m]

@@ -21,6 +21,7 @@ from orchestration.pipeline import refresh
 from orchestration.privacy import refresh_user_hashes
 from tests.pipeline_support import (
     HASH_KEY,
+    dbt_log,
     dbt_parse_messages,
     small_landing,
     warehouse_snapshot,
@@ -113,8 +114,12 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
     landing = small_landing(tmp_path / "landing")
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
-    refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
+    first = refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
     (last_pass,) = _grain_passes(warehouse)
+    # the build's dbt.log is kept at info by default; DBT_LOG_LEVEL_FILE=debug (set for the
+    # builds below) gives every statement, and the parse messages the steps check
+    assert {event["level"] for event in dbt_log(first.run_ids[0])} == {"info"}
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
 
     # forward (new deliveries with late and corrected rows) with an old delivery re-sent that
     # moves a charge to a day no delivery has (only that re-sent delivery holds its old day);
