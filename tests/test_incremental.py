@@ -217,13 +217,19 @@ def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path):
 # --------------------------------------------------------------------------- month ranges
 
 
-def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
-    """int_user_weekly_days and int_user_range_days, each with the same figures computed
-    here from their inputs: (table rows, expected rows) by table.
+MONTH_RANGE_TABLES = ("int_user_weekly_days", "int_user_range_days", "int_range_usage")
+# the month-range models and everything they read
+RANGE_MODELS = tuple(f"+{table}" for table in MONTH_RANGE_TABLES)
 
-    Distinct usage dates in each range per reported team and user: per product and
-    Monday-starting week, and over all products. The inputs (daily usage, reported teams,
-    ranges) are those of the same warehouse, whose incremental builds the test above checks.
+
+def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """int_user_weekly_days, int_user_range_days and int_range_usage, each with the same
+    figures computed here from their inputs: (table rows, expected rows) by table.
+
+    Per reported team, range and user: the distinct usage dates per product and
+    Monday-starting week, and over all products; per product and version, the tokens and the
+    daily rows. The inputs (daily usage, reported teams, ranges) are those of the same
+    warehouse, whose incremental builds the test above checks.
     """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -233,49 +239,54 @@ def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
                 ("int_user_weekly_days", "team_id, range_order, autodesk_id, "
                  "product_line_code, week_starting, days_used"),
                 ("int_user_range_days", "team_id, range_order, autodesk_id, days_used"),
+                ("int_range_usage", "team_id, range_order, autodesk_id, product_line_code, "
+                 "version, tokens, days_used"),
             )
         }  # fmt: skip
         ranges = con.execute("select range_order, start_date, end_date from int_time_ranges")
         ranges = ranges.fetchall()
         teams = {t for (t,) in con.execute("select team_id from int_report_teams").fetchall()}
-        dates = con.execute(
-            "select distinct team_id, autodesk_id, product_line_code, usage_date "
+        daily = con.execute(
+            "select team_id, autodesk_id, product_line_code, version, usage_date, tokens "
             "from fct_daily_usage"
         ).fetchall()
     finally:
         con.close()
-    weekly: dict[tuple, int] = {}
+    weekly: dict[tuple, set] = {}
     user_dates: dict[tuple, set] = {}
-    for team, user, product, day in dates:
+    usage: dict[tuple, list[int]] = {}
+    for team, user, product, version, day, tokens in daily:
         for order, start, end in ranges:
             if team in teams and start <= day <= end:
-                key = (team, order, user, product, day - timedelta(days=day.weekday()))
-                weekly[key] = weekly.get(key, 0) + 1
+                week = day - timedelta(days=day.weekday())
+                weekly.setdefault((team, order, user, product, week), set()).add(day)
                 user_dates.setdefault((team, order, user), set()).add(day)
+                used = usage.setdefault((team, order, user, product, version), [0, 0])
+                used[0] += tokens
+                used[1] += 1
     expected = {
-        "int_user_weekly_days": [(*key, days) for key, days in weekly.items()],
+        "int_user_weekly_days": [(*key, len(days)) for key, days in weekly.items()],
         "int_user_range_days": [(*key, len(days)) for key, days in user_dates.items()],
+        "int_range_usage": [(*key, *figures) for key, figures in usage.items()],
     }
     return {name: (sorted(rows), sorted(expected[name])) for name, rows in tables.items()}
 
 
 def _month_row_builds(warehouse: Path) -> tuple[set[int], int]:
-    """(usage-history builds the month-range rows of both tables were computed at, the
+    """(usage-history builds the month-range rows of the tables were computed at, the
     newest build)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         months = con.execute(
-            "select built_usage_seq from int_user_weekly_days where range_order > 1 union "
-            "select built_usage_seq from int_user_range_days where range_order > 1"
+            " union ".join(
+                f"select built_usage_seq from {table} where range_order > 1"
+                for table in MONTH_RANGE_TABLES
+            )
         ).fetchall()
         [(newest,)] = con.execute("select max(built_seq) from stg_usage_history").fetchall()
         return {seq for (seq,) in months}, newest
     finally:
         con.close()
-
-
-# the two month-range models and everything they read
-RANGE_MODELS = ("+int_user_weekly_days", "+int_user_range_days")
 
 
 def _merge_first_team(rows: list[dict]) -> list[dict]:
@@ -288,8 +299,8 @@ def _move_december_charge(rows: list[dict]) -> list[dict]:
 
 
 def test_month_ranges_are_kept_only_while_they_hold(tmp_path):
-    """int_user_weekly_days and int_user_range_days keep their month-range rows between
-    builds while their last day, and every charge on or before it, stay the same; they
+    """int_user_weekly_days, int_user_range_days and int_range_usage keep their month-range
+    rows between builds while their last day, and every charge on or before it, stay the same; they
     redo them otherwise."""
     landing = small_landing(tmp_path / "landing", start=date(2025, 12, 8), end=date(2026, 1, 31))
     warehouse = tmp_path / "wh.duckdb"

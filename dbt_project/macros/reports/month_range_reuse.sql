@@ -101,6 +101,23 @@
 {%- endmacro %}
 
 
+{% macro month_range_counted_from(tracked, rows) -%}
+    {#- FROM and WHERE of a model's `counted` CTE: each row of the CTE `rows` (with its
+        per-range `days` columns) once per range it has days in; of the teams whose month
+        ranges are kept, 'Past 30 days' only. -#}
+    from {{ rows }}
+    cross join {{ ref('int_time_ranges') }} as ranges
+    {%- if tracked %}
+        left join kept_teams as kept on {{ rows }}.team_id = kept.team_id
+    {%- endif %}
+    where
+        {{ report_range_value(rows ~ '.days', 'ranges.range_order') }} > 0
+    {%- if tracked %}
+        and (ranges.range_order = 1 or kept.team_id is null)
+    {%- endif %}
+{%- endmacro %}
+
+
 {% macro month_range_rows_out(tracked, columns, measure) -%}
     {#- The model's final select from its `counted` CTE: those rows and the markers, with
         the bookkeeping columns built_usage_seq and month_ranges_end. -#}

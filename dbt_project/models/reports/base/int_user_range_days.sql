@@ -40,16 +40,7 @@ counted as (
             {{ report_range_value('days_per_range.days', 'ranges.range_order') }}
             as {{ dbt.type_bigint() }}
         ) as days_used
-    from days_per_range
-    cross join {{ ref('int_time_ranges') }} as ranges
-    {% if tracked %}
-        left join kept_teams as kept on days_per_range.team_id = kept.team_id
-    {% endif %}
-    where
-        {{ report_range_value('days_per_range.days', 'ranges.range_order') }} > 0
-    {% if tracked %}
-        and (ranges.range_order = 1 or kept.team_id is null)
-    {% endif %}
+    {{ month_range_counted_from(tracked, 'days_per_range') }}
 )
 
 {{ month_range_rows_out(tracked, [('autodesk_id', dbt.type_string())], 'days_used') }}

@@ -49,16 +49,7 @@ counted as (
         weeks.week_starting,
         cast({{ report_range_value('weeks.days', 'ranges.range_order') }} as {{ dbt.type_bigint() }})
             as days_used
-    from weeks
-    cross join {{ ref('int_time_ranges') }} as ranges
-    {% if tracked %}
-        left join kept_teams as kept on weeks.team_id = kept.team_id
-    {% endif %}
-    where
-        {{ report_range_value('weeks.days', 'ranges.range_order') }} > 0
-    {% if tracked %}
-        and (ranges.range_order = 1 or kept.team_id is null)
-    {% endif %}
+    {{ month_range_counted_from(tracked, 'weeks') }}
 )
 
 {{ month_range_rows_out(tracked, [
