@@ -217,19 +217,27 @@ def test_every_charge_is_compared_after_the_usage_history_is_rebuilt(tmp_path):
 # --------------------------------------------------------------------------- month ranges
 
 
-MONTH_RANGE_TABLES = ("int_user_weekly_days", "int_user_range_days", "int_range_usage")
-# the month-range models and everything they read
-RANGE_MODELS = tuple(f"+{table}" for table in MONTH_RANGE_TABLES)
+# the models that keep their month-range rows, with the condition on their rows of the
+# month ranges (int_team_month_usage: the complete months)
+MONTH_RANGE_ROWS = {
+    "int_user_weekly_days": "range_order > 1",
+    "int_user_range_days": "range_order > 1",
+    "int_range_usage": "range_order > 1",
+    "int_team_month_usage": "month <= month_ranges_end",
+}
+# those models and everything they read
+RANGE_MODELS = tuple(f"+{table}" for table in MONTH_RANGE_ROWS)
 
 
 def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
-    """int_user_weekly_days, int_user_range_days and int_range_usage, each with the same
-    figures computed here from their inputs: (table rows, expected rows) by table.
+    """The models of MONTH_RANGE_ROWS, each with the same figures computed here from their
+    inputs: (table rows, expected rows) by table.
 
     Per reported team, range and user: the distinct usage dates per product and
     Monday-starting week, and over all products; per product and version, the tokens and the
-    daily rows. The inputs (daily usage, reported teams, ranges) are those of the same
-    warehouse, whose incremental builds the test above checks.
+    daily rows. Per reported team and month from the first of 'Past 12 months' to D: the
+    tokens, distinct products and distinct users. The inputs (daily usage, reported teams,
+    ranges) are those of the same warehouse, whose incremental builds the test above checks.
     """
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -241,6 +249,8 @@ def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
                 ("int_user_range_days", "team_id, range_order, autodesk_id, days_used"),
                 ("int_range_usage", "team_id, range_order, autodesk_id, product_line_code, "
                  "version, tokens, days_used"),
+                ("int_team_month_usage", "team_id, month, tokens_used, products_used, "
+                 "total_users"),
             )
         }  # fmt: skip
         ranges = con.execute("select range_order, start_date, end_date from int_time_ranges")
@@ -255,7 +265,15 @@ def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
     weekly: dict[tuple, set] = {}
     user_dates: dict[tuple, set] = {}
     usage: dict[tuple, list[int]] = {}
+    months: dict[tuple, list] = {}
+    first_month = min(start for _, start, _ in ranges)
+    as_of = max(end for _, _, end in ranges)
     for team, user, product, version, day, tokens in daily:
+        if team in teams and first_month <= day <= as_of:
+            month = months.setdefault((team, day.replace(day=1)), [0, set(), set()])
+            month[0] += tokens
+            month[1].add(product)
+            month[2].add(user)
         for order, start, end in ranges:
             if team in teams and start <= day <= end:
                 week = day - timedelta(days=day.weekday())
@@ -268,6 +286,10 @@ def _range_days(warehouse: Path) -> dict[str, tuple[list[tuple], list[tuple]]]:
         "int_user_weekly_days": [(*key, len(days)) for key, days in weekly.items()],
         "int_user_range_days": [(*key, len(days)) for key, days in user_dates.items()],
         "int_range_usage": [(*key, *figures) for key, figures in usage.items()],
+        "int_team_month_usage": [
+            (*key, tokens, len(products), len(users))
+            for key, (tokens, products, users) in months.items()
+        ],
     }
     return {name: (sorted(rows), sorted(expected[name])) for name, rows in tables.items()}
 
@@ -279,8 +301,8 @@ def _month_row_builds(warehouse: Path) -> tuple[set[int], int]:
     try:
         months = con.execute(
             " union ".join(
-                f"select built_usage_seq from {table} where range_order > 1"
-                for table in MONTH_RANGE_TABLES
+                f"select built_usage_seq from {table} where {rows}"
+                for table, rows in MONTH_RANGE_ROWS.items()
             )
         ).fetchall()
         [(newest,)] = con.execute("select max(built_seq) from stg_usage_history").fetchall()
@@ -299,9 +321,8 @@ def _move_december_charge(rows: list[dict]) -> list[dict]:
 
 
 def test_month_ranges_are_kept_only_while_they_hold(tmp_path):
-    """int_user_weekly_days, int_user_range_days and int_range_usage keep their month-range
-    rows between builds while their last day, and every charge on or before it, stay the same; they
-    redo them otherwise."""
+    """The models of MONTH_RANGE_ROWS keep their month-range rows between builds while their
+    last day, and every charge on or before it, stay the same; they redo them otherwise."""
     landing = small_landing(tmp_path / "landing", start=date(2025, 12, 8), end=date(2026, 1, 31))
     warehouse = tmp_path / "wh.duckdb"
     newest, december = landing / "2026-01-19", landing / "2025-12-15"

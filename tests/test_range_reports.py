@@ -226,7 +226,8 @@ def built(tmp_path_factory) -> tuple[list[dict[str, Any]], dict[date, dict[str, 
     usage = _usage()
     warehouse: Path = tmp_path_factory.mktemp("ranges") / "wh.duckdb"
     create_raw_warehouse(warehouse, _raw_rows(usage))
-    models = " ".join(f"+{model}" for model in COLUMNS)
+    # the range reports and every report base model (whose tests run below), with their inputs
+    models = " ".join(f"+{model}" for model in [*COLUMNS, "path:models/reports/base"])
     tables = {}
     for as_of in AS_OF_DATES:
         result = run_dbt(warehouse, as_of, "build", [*MODELS_AND_SEEDS, "--select", models])

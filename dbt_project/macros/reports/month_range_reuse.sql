@@ -1,26 +1,29 @@
 {#-
-    Incremental range models (int_user_weekly_days, int_user_range_days) redo 'Past 30 days'
-    every build, and keep the month ranges' rows per team while they still hold. The month
-    ranges end on the last day of the last completed month; their rows hold while that day
-    is the same, the usage history is at most one build further on, and no charge it
-    rewrote since (its day, or the day of the row it replaced) lies on or before that day.
-    Then only teams without rows (not reported before) get their month ranges computed,
-    and teams no longer reported lose theirs; otherwise every range of every team is redone.
-    Each key (team_id, range_order) replaced gets a marker row (the measure 0), which the
-    model's post-hook deletes, so a key left without use is emptied. Rows carry the history
-    build they were computed from (built_usage_seq) and the month ranges' last day
-    (month_ranges_end); a table without them is rebuilt in full.
+    Incremental range models (int_user_weekly_days, int_user_range_days, int_range_usage)
+    redo 'Past 30 days' every build, and keep the month ranges' rows per team while they
+    still hold; int_team_month_usage likewise redoes the month of D and keeps the complete
+    months. The month ranges end on the last day of the last completed month; their rows
+    hold while that day is the same, the usage history is at most one build further on, and
+    no charge it rewrote since (its day, or the day of the row it replaced) lies on or
+    before that day. Then only teams without rows (not reported before) get their month
+    ranges computed, and teams no longer reported lose theirs; otherwise every key of every
+    team is redone. Each key (team_id and `key`: range_order, or month) replaced gets a
+    marker row (the measure 0), which the model's post-hook deletes, so a key left without
+    use is emptied. Rows carry the history build they were computed from (built_usage_seq)
+    and the month ranges' last day (month_ranges_end); a table without them is rebuilt in
+    full. `redone` is the condition on a previous row (`prior`) of the keys redone every
+    build; `recent_from` the first day of the daily rows those keys read.
 -#}
 
-{% macro month_range_reuse_config() -%}
-    {#- The config of such a model: incremental per (team_id, range_order), the marker rows
-        (days_used = 0) deleted after the insert. -#}
+{% macro month_range_reuse_config(key='range_order', measure='days_used') -%}
+    {#- The config of such a model: incremental per (team_id, key), the marker rows
+        (measure = 0) deleted after the insert. -#}
     {{ config(
         materialized=incremental_materialization(),
-        unique_key=['team_id', 'range_order'],
+        unique_key=['team_id', key],
         incremental_strategy='replace_keys',
         on_schema_change='append_new_columns',
-        post_hook="{{ delete_marker_rows('days_used = 0') }}",
+        post_hook="{{ delete_marker_rows('" ~ measure ~ " = 0') }}",
     ) }}
 {%- endmacro %}
 
@@ -71,13 +74,13 @@
 {%- endmacro %}
 
 
-{% macro month_range_markers(tracked, columns, measure) -%}
-    {#- Union branch: a marker row per key this build replaces ('Past 30 days' of every
-        team, every range of the teams not kept); `columns` are the (name, type) pairs
-        between range_order and the measure, set to null. -#}
+{% macro month_range_markers(tracked, columns, measure, key, redone) -%}
+    {#- Union branch: a marker row per key this build replaces (the keys redone of every
+        team, every key of the teams not kept); `columns` are the (name, type) pairs
+        between the key and the measure, set to null. -#}
     select distinct
         prior.team_id,
-        prior.range_order,
+        prior.{{ key }},
         {%- for name, type in columns %}
             cast(null as {{ type }}) as {{ name }},
         {%- endfor %}
@@ -85,19 +88,31 @@
     from {{ this }} as prior
     {%- if tracked %}
         left join kept_teams as kept on prior.team_id = kept.team_id
-        where prior.range_order = 1 or kept.team_id is null
+        where {{ redone }} or kept.team_id is null
     {%- endif %}
 {%- endmacro %}
 
 
-{% macro month_range_daily_filter(tracked, daily='daily') -%}
+{% macro month_range_daily_filter(tracked, daily='daily', recent_from='bounds.start_1') -%}
     {#- Joins and where clause for the daily rows a build reads: of the teams whose month
-        ranges are kept, only the dates of 'Past 30 days'. -#}
+        ranges are kept, only the dates from `recent_from` ('Past 30 days' by default). -#}
     {%- if tracked %}
         cross join {{ report_range_bounds() }} as bounds
         left join kept_teams as kept on {{ daily }}.team_id = kept.team_id
-        where {{ daily }}.usage_date >= bounds.start_1 or kept.team_id is null
+        where {{ daily }}.usage_date >= {{ recent_from }} or kept.team_id is null
     {%- endif %}
+{%- endmacro %}
+
+
+{% macro month_range_daily_rows(tracked, recent_from='bounds.start_1') -%}
+    {#- A derived table: the daily rows in the ranges' span (report_daily_usage_in_span) that a
+        build reads; of the teams whose month ranges are kept, only those dated from
+        `recent_from`. -#}
+    (
+        select daily.*
+        from {{ report_daily_usage_in_span() }} as daily
+        {{ month_range_daily_filter(tracked, recent_from=recent_from) }}
+    )
 {%- endmacro %}
 
 
@@ -118,7 +133,9 @@
 {%- endmacro %}
 
 
-{% macro month_range_rows_out(tracked, columns, measure) -%}
+{% macro month_range_rows_out(
+    tracked, columns, measure, key='range_order', redone='prior.range_order = 1'
+) -%}
     {#- The model's final select from its `counted` CTE: those rows and the markers, with
         the bookkeeping columns built_usage_seq and month_ranges_end. -#}
     select
@@ -129,7 +146,7 @@
         select * from counted
         {%- if is_incremental() %}
             union all
-            {{ month_range_markers(tracked, columns, measure) }}
+            {{ month_range_markers(tracked, columns, measure, key, redone) }}
         {%- endif %}
     ) as rows_out
     cross join input_builds as n

@@ -10,14 +10,8 @@
 with
 {{ month_range_reuse_ctes(tracked) }},
 
-daily_rows as (
-    -- of the teams whose month ranges are kept, only the rows of 'Past 30 days'
-    select daily.*
-    from {{ report_daily_usage_in_span() }} as daily
-    {{ month_range_daily_filter(tracked) }}
-),
-
 usage_per_range as (
+    -- of the teams whose month ranges are kept, only the rows of 'Past 30 days'
     select
         daily.team_id,
         daily.autodesk_id,
@@ -25,7 +19,7 @@ usage_per_range as (
         daily.version,
         {{ report_sum_per_range('daily.tokens', 'daily.usage_date', 'tokens') }},
         {{ report_sum_per_range('1', 'daily.usage_date', 'days') }}
-    from daily_rows as daily
+    from {{ month_range_daily_rows(tracked) }} as daily
     cross join {{ report_range_bounds() }} as bounds
     group by daily.team_id, daily.autodesk_id, daily.product_line_code, daily.version
 ),

@@ -19,8 +19,7 @@ user_dates as (
         daily.autodesk_id,
         daily.product_line_code,
         daily.usage_date
-    from {{ report_daily_usage_in_span() }} as daily
-    {{ month_range_daily_filter(tracked) }}
+    from {{ month_range_daily_rows(tracked) }} as daily
     group by daily.team_id, daily.autodesk_id, daily.product_line_code, daily.usage_date
 ),
 
