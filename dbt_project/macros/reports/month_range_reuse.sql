@@ -93,25 +93,18 @@
 {%- endmacro %}
 
 
-{% macro month_range_daily_filter(tracked, daily='daily', recent_from='bounds.start_1') -%}
-    {#- Joins and where clause for the daily rows a build reads: of the teams whose month
-        ranges are kept, only the dates from `recent_from` ('Past 30 days' by default). -#}
-    {%- if tracked %}
-        cross join {{ report_range_bounds() }} as bounds
-        left join kept_teams as kept on {{ daily }}.team_id = kept.team_id
-        where {{ daily }}.usage_date >= {{ recent_from }} or kept.team_id is null
-    {%- endif %}
-{%- endmacro %}
-
-
 {% macro month_range_daily_rows(tracked, recent_from='bounds.start_1') -%}
     {#- A derived table: the daily rows in the ranges' span (report_daily_usage_in_span) that a
         build reads; of the teams whose month ranges are kept, only those dated from
-        `recent_from`. -#}
+        `recent_from` ('Past 30 days' by default). -#}
     (
         select daily.*
         from {{ report_daily_usage_in_span() }} as daily
-        {{ month_range_daily_filter(tracked, recent_from=recent_from) }}
+        {%- if tracked %}
+            cross join {{ report_range_bounds() }} as bounds
+            left join kept_teams as kept on daily.team_id = kept.team_id
+            where daily.usage_date >= {{ recent_from }} or kept.team_id is null
+        {%- endif %}
     )
 {%- endmacro %}
 
