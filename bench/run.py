@@ -4,6 +4,8 @@
   (one more delivery, as-of one day later), split by stage; the on-demand 365-day Usage
   export of the largest team in xlsx and csv;
 * the floors (``bench.floors``) and the pandas peer (``bench.peer``);
+* last, the drawdown models rebuilt from scratch alone (their cost without the report
+  models sharing the two threads, as in the full refresh);
 
 then write ``bench/results/<scale>.json`` and print a markdown summary.
 """
@@ -186,6 +188,9 @@ def bench(scale: Scale, workdir: Path) -> dict:
     say(f"[bench] compute floor {compute.result['seconds']:.1f}s, export floor "
         f"{export.result['seconds']:.1f}s; pandas peer...")  # fmt: skip
     pandas_peer = run_task("pandas_peer", landing=landing, as_of=scale.end, warehouse=warehouse)
+    # last: it rebuilds the drawdown, which the measurements above read
+    drawdown = run_task("drawdown_rebuild", warehouse=warehouse, as_of=scale.end)
+    say(f"[bench] drawdown rebuilt alone {drawdown.result['seconds']:.1f} node s")
     return {
         "scale": scale.name,
         "teams": gen.result["teams"],
@@ -205,6 +210,13 @@ def bench(scale: Scale, workdir: Path) -> dict:
         "generation": _task_figure(gen, gen.result["rows"], landing_mb=disk_mb(landing)),
         "full_refresh": _refresh_figures(full, warehouse, full_usage),
         "nightly_refresh": _refresh_figures(nightly, warehouse, nightly_usage),
+        "drawdown_rebuilt_alone": _figure(
+            drawdown.result["seconds"],
+            full_usage,
+            drawdown.peak_rss_mb,
+            drawdown.cpu_seconds,
+            models=drawdown.result["models"],
+        ),
         "on_demand_usage_365d": {"team_id": team, **on_demand},
         "floors": {
             "ingest": _task_figure(

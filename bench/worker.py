@@ -122,6 +122,34 @@ def refresh(landing: str, as_of: str, warehouse: str, exports: str) -> dict:
     }
 
 
+def drawdown_rebuild(warehouse: str, as_of: str) -> dict:
+    """The drawdown models (DRAWDOWN_MODELS) rebuilt from scratch, alone, on a built
+    warehouse: `dbt run --full-refresh` of those models only, without their tests, in a dbt
+    process of its own. ``seconds`` is the sum of their execution times (as
+    ``drawdown_models`` of a refresh, but with the two threads free of other models);
+    ``models`` each model's seconds. The warehouse is left as a full build would leave it
+    (the downstream incremental tables compare every charge at their next build)."""
+    import os
+    import subprocess
+    import tempfile
+
+    from orchestration.settings import DBT_PROJECT_DIR, ENV_AS_OF, ENV_WAREHOUSE
+
+    env = {**os.environ, ENV_WAREHOUSE: warehouse, ENV_AS_OF: as_of, "FLEX_DBT_TARGET": "duckdb"}
+    with tempfile.TemporaryDirectory(prefix="flex_bench_dbt_") as target:
+        command = [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh"]
+        command += ["--select", *sorted(DRAWDOWN_MODELS), "--target-path", target]
+        subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True, capture_output=True)
+        results = json.loads((Path(target) / "run_results.json").read_text())["results"]
+    models = {
+        r["unique_id"].rsplit(".", 1)[-1]: round(r["execution_time"], 3)
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }
+    assert set(models) == DRAWDOWN_MODELS, models
+    return {"seconds": sum(models.values()), "models": models}
+
+
 def on_demand(warehouse: str, team: str, fmt: str, as_of: str, exports: str) -> dict:
     from orchestration.exports import export_on_demand
 
@@ -154,6 +182,7 @@ TASKS = {
     for f in (
         generate,
         refresh,
+        drawdown_rebuild,
         on_demand,
         ingest_floor,
         compute_floor,

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from bench import run
+from bench import run, worker
 from bench.ranges import time_ranges
 from bench.report import evaluate_targets
 from bench.scales import SCALES
@@ -42,6 +42,8 @@ def test_every_figure_is_reported(result):
     figures = [result["generation"], result["full_refresh"], result["nightly_refresh"]]
     figures += [result["on_demand_usage_365d"][fmt] for fmt in ("xlsx", "csv")]
     figures += list(result["floors"].values()) + [result["peer"]["pandas"]]
+    figures.append(result["drawdown_rebuilt_alone"])
+    assert set(result["drawdown_rebuilt_alone"]["models"]) == worker.DRAWDOWN_MODELS
     for refresh in ("full_refresh", "nightly_refresh"):
         assert set(result[refresh]["stages"]) == STAGES
         nodes = result[refresh]["stages"]["dbt"]["node_seconds"]
