@@ -115,7 +115,7 @@ preview: install
 	  --out "$(CURDIR)/preview" $(if $(TEAM),--team "$(TEAM)")
 
 bench: install-dev manifest
-	@$(PY) -m bench.run --scale $(SCALE)
+	@$(PY) -m bench.run --scale $(SCALE) --settle 180
 
 clean:
 	rm -rf warehouse exports/*/ dbt_project/target .pytest_cache preview

@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import tempfile
+import time
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -140,9 +141,25 @@ def machine_load() -> dict:
     return {"cores": cores, "load_average": load, "busy": load[0] > 0.5 * cores}
 
 
-def bench(scale: Scale, workdir: Path) -> dict:
-    """Run every measurement of ``scale`` with its files under ``workdir``; the figures."""
-    load = machine_load()
+def wait_until_quiet(max_seconds: float, poll_seconds: float = 5.0) -> tuple[dict, float]:
+    """The machine's load once it is no longer busy, or after ``max_seconds``; and the
+    seconds waited. The 1-minute load average takes a minute or two to decay after other
+    work, such as `make bench`'s own install and parse just before it."""
+    load, waited = machine_load(), 0.0
+    while load["busy"] and waited < max_seconds:
+        time.sleep(poll_seconds)
+        waited += poll_seconds
+        load = machine_load()
+    return load, waited
+
+
+def bench(scale: Scale, workdir: Path, settle_seconds: float = 0) -> dict:
+    """Run every measurement of ``scale`` with its files under ``workdir``; the figures.
+    Waits up to ``settle_seconds`` for the machine to be quiet first."""
+    say = partial(print, flush=True)
+    if machine_load()["busy"] and settle_seconds > 0:
+        say(f"[bench] waiting up to {settle_seconds:.0f}s for the load average to settle")
+    load, waited = wait_until_quiet(settle_seconds)
     landing, warehouse = workdir / "landing", workdir / "warehouse" / "flex_usage.duckdb"
     exports = workdir / "exports"
     env = {
@@ -151,7 +168,6 @@ def bench(scale: Scale, workdir: Path) -> dict:
         "FLEX_PII_HASH_KEY": os.environ.get("FLEX_PII_HASH_KEY", BENCH_HASH_KEY),
     }
     Path(env["DAGSTER_HOME"]).mkdir(parents=True)
-    say = partial(print, flush=True)
     if load["busy"]:
         say(
             f"[bench] WARNING: the machine is busy (load average {load['load_average'][0]} on "
@@ -202,6 +218,7 @@ def bench(scale: Scale, workdir: Path) -> dict:
             "cores": load["cores"],
             "load_average_at_start": load["load_average"],
             "busy_at_start": load["busy"],
+            "waited_for_quiet_s": waited,
             "platform": platform.platform(),
             "python": platform.python_version(),
             "duckdb": duckdb.__version__,
@@ -250,6 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="output folder")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the machine to be quiet (default: do not wait)",
+    )
     args = parser.parse_args(argv)
     scale = SCALES[args.scale]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"flex_bench_{scale.name}_"))
@@ -257,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workdir {workdir} is not empty")
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        figures = bench(scale, workdir.resolve())
+        figures = bench(scale, workdir.resolve(), args.settle)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -143,3 +143,17 @@ def test_machine_load_is_recorded_and_judged(result, monkeypatch):
     assert run.machine_load() == {"cores": 4, "load_average": [2.01, 0.5, 0.5], "busy": True}
     monkeypatch.setattr(run.os, "getloadavg", lambda: (2.0, 3.0, 3.0))
     assert run.machine_load()["busy"] is False
+
+
+def test_the_bench_waits_for_a_quiet_machine_within_its_limit(monkeypatch):
+    loads = iter([(1.8, 1.0, 1.0), (1.2, 1.0, 1.0), (0.4, 1.0, 1.0)])
+    slept = []
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(run.os, "getloadavg", lambda: next(loads))
+    monkeypatch.setattr(run.time, "sleep", slept.append)
+    load, waited = run.wait_until_quiet(60, poll_seconds=5)
+    assert (load["load_average"][0], load["busy"], waited, slept) == (0.4, False, 10, [5, 5])
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    slept.clear()
+    load, waited = run.wait_until_quiet(12, poll_seconds=5)
+    assert (load["busy"], waited, len(slept)) == (True, 15, 3), "gives up after its limit"
