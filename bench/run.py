@@ -157,9 +157,9 @@ def bench(scale: Scale, workdir: Path, settle_seconds: float = 0) -> dict:
     """Run every measurement of ``scale`` with its files under ``workdir``; the figures.
     Waits up to ``settle_seconds`` for the machine to be quiet first."""
     say = partial(print, flush=True)
-    if machine_load()["busy"] and settle_seconds > 0:
-        say(f"[bench] waiting up to {settle_seconds:.0f}s for the load average to settle")
     load, waited = wait_until_quiet(settle_seconds)
+    if waited:
+        say(f"[bench] waited {waited:.0f}s for the load average to settle")
     landing, warehouse = workdir / "landing", workdir / "warehouse" / "flex_usage.duckdb"
     exports = workdir / "exports"
     env = {

@@ -8,7 +8,10 @@ times of the runs it started from that instance's event log.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -129,13 +132,9 @@ def drawdown_rebuild(warehouse: str, as_of: str) -> dict:
     ``drawdown_models`` of a refresh, but with the two threads free of other models);
     ``models`` each model's seconds. The warehouse is left as a full build would leave it
     (the downstream incremental tables compare every charge at their next build)."""
-    import os
-    import subprocess
-    import tempfile
+    from orchestration.settings import DBT_PROJECT_DIR, ENV_AS_OF, ENV_DBT_TARGET, ENV_WAREHOUSE
 
-    from orchestration.settings import DBT_PROJECT_DIR, ENV_AS_OF, ENV_WAREHOUSE
-
-    env = {**os.environ, ENV_WAREHOUSE: warehouse, ENV_AS_OF: as_of, "FLEX_DBT_TARGET": "duckdb"}
+    env = {**os.environ, ENV_WAREHOUSE: warehouse, ENV_AS_OF: as_of, ENV_DBT_TARGET: "duckdb"}
     with tempfile.TemporaryDirectory(prefix="flex_bench_dbt_") as target:
         command = [str(Path(sys.executable).with_name("dbt")), "run", "--full-refresh"]
         command += ["--select", *sorted(DRAWDOWN_MODELS), "--target-path", target]

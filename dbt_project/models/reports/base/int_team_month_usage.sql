@@ -1,4 +1,5 @@
-{{ month_range_reuse_config(key='month', measure='total_users') }}
+{%- set key, measure = 'month', 'total_users' -%}
+{{ month_range_reuse_config(key=key, measure=measure) }}
 -- Tokens by month on ids: per reported team and month with use, from the first month of
 -- 'Past 12 months' to the month of D (up to D), the tokens used and the distinct products
 -- and users. The daily rows are folded to one per team, month, user and product first: the
@@ -36,4 +37,4 @@ counted as (
 {{ month_range_rows_out(tracked, [
     ('tokens_used', dbt.type_bigint()),
     ('products_used', dbt.type_bigint()),
-], 'total_users', key='month', redone='prior.month > prior.month_ranges_end') }}
+], measure, key=key, redone='prior.month > prior.month_ranges_end') }}
