@@ -201,9 +201,10 @@
 {#-
     I is constant between two token events of the bucket (a step), so the running maximum
     only needs each step's last charge: the loss before a step is a window over the few
-    steps, and each charge adds its own term by a join; the level needs one window over
-    its charges (the running total) instead of three (12.7-15.3 s against 15.7-17.8 s for
-    the drawdown's SELECT at large). The figures equal the Spark form's in every case, a
+    steps, and each charge adds its own term by a join. A level from 2 on needs one window
+    over its charges (the running total) instead of three, and level 1 none instead of two
+    (its running total comes with the charges' numbering): 12.7-15.3 s against 15.7-17.8 s
+    for the drawdown's SELECT at large. The figures equal the Spark form's in every case, a
     negative balance before a charge included: a charge that opens its step takes the loss
     before the step, not a shortfall computed with the step's inflow.
 -#}
@@ -238,7 +239,10 @@
     level_{{ k }}_losses as (
         -- tokens lost (charged while the bucket was empty) through and before each
         -- charge: the step's loss before it, or the charge's own shortfall if larger
-        -- (the previous charge's, for the loss before, unless it opens the step)
+        -- (the previous charge's, for the loss before, unless it opens the step). Every
+        -- residual a level carries is positive (charges of 0 tokens are left out, and a
+        -- level passes on only what is left), so the running total grows strictly: only
+        -- the step's first charge has the step's smallest running total before it.
         select
             c.*,
             greatest(s.lost_before_step, c.cumulative - c.inflow_to_charge) as lost_through,
