@@ -4,10 +4,10 @@
     The incremental tables (stg_usage_history, fct_usage, fct_daily_usage,
     int_drawdown_entries) stamp every row they write with built_at, the start of the dbt
     invocation that wrote it; int_usage_allocation, the view of the drawdown's draws,
-    passes its entries' built_at through. A grain test given `since_last_pass: built_at` checks only
-    the grains holding a row written after the test last passed (when those are fewer than
-    half the rows; otherwise it groups them all): a duplicate needs at least
-    one row written since then, because the table had none when the test passed. The
+    passes its entries' built_at through. A grain test given `since_last_pass: built_at`
+    checks only the grains holding a row written after the test last passed (when those
+    are fewer than half the rows; otherwise it groups them all): a duplicate needs at
+    least one row written since then, because the table had none when the test passed. The
     on-run-end hook records each such pass in checks.test_passes (DuckDB). A failed night
     records nothing, so the next build checks everything written since the last pass; a
     full refresh rewrites every row, so its build checks all of them; a row without
