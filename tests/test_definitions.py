@@ -221,6 +221,32 @@ def test_old_dbt_run_folders_are_pruned(tmp_path):
     ]
 
 
+def test_large_builds_from_scratch_run_dbt_on_one_thread(tmp_path, monkeypatch):
+    """One dbt thread for a build from scratch of many usage rows, else the profile's."""
+    import duckdb
+
+    from orchestration.defs.assets import warehouse as warehouse_assets
+
+    monkeypatch.setattr(warehouse_assets, "ONE_THREAD_FROM_USAGE_ROWS", 1000)
+    file = tmp_path / "wh.duckdb"
+
+    def threads(usage_rows: int, history: bool, full_refresh: bool = False) -> int | None:
+        file.unlink(missing_ok=True)
+        con = duckdb.connect(str(file))
+        con.execute("create schema raw")
+        con.execute(f"create table raw.usage as select range as id from range({usage_rows})")
+        if history:
+            con.execute("create table main.stg_usage_history as select 1 as id")
+        con.close()
+        return warehouse_assets.build_threads(file, full_refresh)
+
+    assert threads(1000, history=False) == 1  # the first build of a large warehouse
+    assert threads(1000, history=True, full_refresh=True) == 1
+    assert threads(1000, history=True) is None  # nightly: incremental
+    assert threads(999, history=False) is None  # small: dbt's two threads pay
+    assert threads(999, history=True, full_refresh=True) is None
+
+
 def test_report_identity_checks_block_and_alert_listings_warn():
     from orchestration.defs.assets.warehouse import warehouse_models
 

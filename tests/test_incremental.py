@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from dbt_support import MODELS_AND_SEEDS, PROJECT_DIR
 
+from orchestration.defs.assets import warehouse as warehouse_assets
 from orchestration.ingest import batch, loader
 from orchestration.ingest import deliveries as dlv
 from orchestration.pipeline import refresh
@@ -117,12 +118,21 @@ def _daily_dates(warehouse: Path) -> set[str]:
         con.close()
 
 
+def _dbt_threads(run_id: str) -> set[str]:
+    """The threads dbt reported running on in the warehouse build of run ``run_id``."""
+    return {e["msg"].split()[1] for e in dbt_log(run_id) if e["msg"].startswith("Concurrency:")}
+
+
 def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
+    # every build from scratch counts as large: it runs on one dbt thread, the others on two,
+    # and the tables below stay equal either way
+    monkeypatch.setattr(warehouse_assets, "ONE_THREAD_FROM_USAGE_ROWS", 1)
     landing = small_landing(tmp_path / "landing")
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
     first = refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
+    assert _dbt_threads(first.run_ids[0]) == {"1"}
     (last_pass,) = _grain_passes(warehouse)
     # the build's dbt.log is kept at info by default; DBT_LOG_LEVEL_FILE=debug (set for the
     # builds below) gives every statement, and the parse messages the steps check
@@ -144,6 +154,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         result = refresh(landing, as_of, warehouse, exports, write_exports=False)
         # a new report date and a re-sent delivery keep the previous build's dbt parse
         assert any("skipping parsing" in m for m in dbt_parse_messages(result.run_ids[0]))
+        assert _dbt_threads(result.run_ids[0]) == {"2"}
         assert (NEW_DAY in _daily_dates(warehouse)) is new_day_expected
         assert _build_sequences(warehouse) > {1}, "this refresh was incremental"
         # every build's grain tests passed, and each recorded it
@@ -156,7 +167,8 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         full = tmp_path / "full.duckdb"
         shutil.copy(warehouse, full)
         if step == len(steps):
-            refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
+            rebuilt = refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
+            assert _dbt_threads(rebuilt.run_ids[0]) == {"1"}
         else:
             _dbt_run(full, as_of, "--full-refresh")
         assert _build_sequences(full) == {1}, "--full-refresh rebuilt from scratch"
