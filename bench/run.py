@@ -4,8 +4,8 @@
   (one more delivery, as-of one day later), split by stage; the on-demand 365-day Usage
   export of the largest team in xlsx and csv;
 * the floors (``bench.floors``) and the pandas peer (``bench.peer``);
-* last, the drawdown models rebuilt from scratch alone (their cost without the report
-  models sharing the two threads, as in the full refresh);
+* last, the drawdown models rebuilt from scratch alone (their cost without any other
+  model beside them);
 
 then write ``bench/results/<scale>.json`` and print a markdown summary.
 """

@@ -72,7 +72,7 @@ def _dbt_node_seconds(started_after: float) -> dict[str, float]:
     ``report_models`` are the models of the reports layer (the folder ``models/reports``:
     ``rpt_*`` and the ``int_*`` models they share), read from the build's manifest: the
     report stage. ``drawdown_models`` are the drawdown and its audit (DRAWDOWN_MODELS).
-    Nodes run on several threads, so the sums can exceed the build's wall time.
+    Nodes may run on several threads, so the sums can exceed the build's wall time.
     """
     from orchestration.settings import DBT_PROJECT_DIR
 
@@ -129,7 +129,7 @@ def drawdown_rebuild(warehouse: str, as_of: str) -> dict:
     """The drawdown models (DRAWDOWN_MODELS) rebuilt from scratch, alone, on a built
     warehouse: `dbt run --full-refresh` of those models only, without their tests, in a dbt
     process of its own. ``seconds`` is the sum of their execution times (as
-    ``drawdown_models`` of a refresh, but with the two threads free of other models);
+    ``drawdown_models`` of a refresh, but with no other model beside them);
     ``models`` each model's seconds. The warehouse is left as a full build would leave it
     (the downstream incremental tables compare every charge at their next build)."""
     from orchestration.settings import DBT_PROJECT_DIR, ENV_AS_OF, ENV_DBT_TARGET, ENV_WAREHOUSE

@@ -245,6 +245,11 @@ def test_large_builds_from_scratch_run_dbt_on_one_thread(tmp_path, monkeypatch):
     assert threads(1000, history=True) is None  # nightly: incremental
     assert threads(999, history=False) is None  # small: dbt's two threads pay
     assert threads(999, history=True, full_refresh=True) is None
+    # only a matter of speed: a warehouse without usage, or no file at all, keeps two threads
+    file.unlink()
+    assert warehouse_assets.build_threads(file, full_refresh=True) is None
+    duckdb.connect(str(file)).close()
+    assert warehouse_assets.build_threads(file, full_refresh=True) is None
 
 
 def test_report_identity_checks_block_and_alert_listings_warn():

@@ -40,8 +40,8 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # model and test stays in the invocation's run/ and compiled/ folders.
 ENV_DBT_FILE_LOG_LEVEL = "DBT_LOG_LEVEL_FILE"
 DEFAULT_DBT_FILE_LOG_LEVEL = "info"
-# A build from scratch that stages at least this many usage rows runs on one dbt thread (see
-# build_threads and docs/DECISIONS.md).
+# A build from scratch whose raw layer holds at least this many usage rows runs on one dbt
+# thread (build_threads; the measurements are in docs/DECISIONS.md).
 ONE_THREAD_FROM_USAGE_ROWS = 6_000_000
 
 
@@ -98,26 +98,28 @@ def prune_invocation_dirs(target: Path, keep: int = KEEP_DBT_INVOCATIONS) -> lis
 def build_threads(warehouse_file: Path, full_refresh: bool) -> int | None:
     """dbt threads for this build: 1 for a large build from scratch, else None (the profile's 2).
 
-    The large models of a build from scratch (the drawdown, the usage facts) each keep both
-    cores busy inside DuckDB. Beside each other they also outgrow DuckDB's memory limit and
-    spill more to disk: at 8.5 M usage rows, dbt's elapsed is 69.6-71.2 s on one thread
-    against 77.0-78.9 s on two, at 4.3 M still 34.6-36.1 s against 32.4-32.8 s (2 cores, the
-    default 2.5 GB limit). A nightly build is many small queries, where the second thread
-    pays at any size (23.5-24.3 s against 26.4-26.8 s at large). From scratch: asked for
-    (``full_refresh``), or the usage history not built yet; large: ONE_THREAD_FROM_USAGE_ROWS
-    raw usage rows or more, from DuckDB's table statistics (no scan). The caller holds the
-    writer lock.
+    The large models of a build from scratch each keep both cores busy inside DuckDB, and
+    side by side they spill more to disk; a nightly build's many small queries gain from a
+    second thread (docs/DECISIONS.md). From scratch: asked for (``full_refresh``), or the
+    usage history not built yet; large: ONE_THREAD_FROM_USAGE_ROWS raw usage rows or more,
+    from DuckDB's table statistics (no scan; rows deleted since the last checkpoint may
+    still count). Only a matter of speed: a file that cannot be read gives None, and dbt
+    reports what is wrong with it. The caller holds the writer lock.
     """
-    con = duckdb.connect(str(warehouse_file), read_only=True)
     try:
-        sizes = dict(
-            con.execute(
-                "select schema_name || '.' || table_name, estimated_size from duckdb_tables()"
-                " where schema_name || '.' || table_name in ('raw.usage', 'main.stg_usage_history')"
-            ).fetchall()
-        )
-    finally:
-        con.close()
+        con = duckdb.connect(str(warehouse_file), read_only=True)
+        try:
+            sizes = dict(
+                con.execute(
+                    "select schema_name || '.' || table_name, estimated_size from duckdb_tables()"
+                    " where schema_name || '.' || table_name"
+                    " in ('raw.usage', 'main.stg_usage_history')"
+                ).fetchall()
+            )
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None
     from_scratch = full_refresh or "main.stg_usage_history" not in sizes
     large = sizes.get("raw.usage", 0) >= ONE_THREAD_FROM_USAGE_ROWS
     return 1 if from_scratch and large else None
