@@ -120,3 +120,8 @@ def dbt_parse_messages(run_id: str) -> list[str]:
     """What dbt said about parsing in the warehouse build of run ``run_id``."""
     messages = (event["msg"] for event in dbt_log(run_id))
     return [m for m in messages if "partial pars" in m.lower() or "skipping parsing" in m]
+
+
+def dbt_threads(run_id: str) -> set[str]:
+    """The threads dbt said it ran on in the warehouse build of run ``run_id``."""
+    return {e["msg"].split()[1] for e in dbt_log(run_id) if e["msg"].startswith("Concurrency:")}

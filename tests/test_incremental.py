@@ -24,6 +24,7 @@ from tests.pipeline_support import (
     HASH_KEY,
     dbt_log,
     dbt_parse_messages,
+    dbt_threads,
     small_landing,
     warehouse_snapshot,
 )
@@ -118,11 +119,6 @@ def _daily_dates(warehouse: Path) -> set[str]:
         con.close()
 
 
-def _dbt_threads(run_id: str) -> set[str]:
-    """The threads dbt reported running on in the warehouse build of run ``run_id``."""
-    return {e["msg"].split()[1] for e in dbt_log(run_id) if e["msg"].startswith("Concurrency:")}
-
-
 def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEX_PII_HASH_KEY", HASH_KEY)
     monkeypatch.setenv("FLEX_WAREHOUSE", str(tmp_path / "unused.duckdb"))
@@ -132,7 +128,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
     landing = small_landing(tmp_path / "landing")
     warehouse, exports = tmp_path / "wh.duckdb", tmp_path / "exports"
     first = refresh(landing, date(2026, 1, 12), warehouse, exports, write_exports=False)
-    assert _dbt_threads(first.run_ids[0]) == {"1"}
+    assert dbt_threads(first.run_ids[0]) == {"1"}
     (last_pass,) = _grain_passes(warehouse)
     # the build's dbt.log is kept at info by default; DBT_LOG_LEVEL_FILE=debug (set for the
     # builds below) gives every statement, and the parse messages the steps check
@@ -154,7 +150,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         result = refresh(landing, as_of, warehouse, exports, write_exports=False)
         # a new report date and a re-sent delivery keep the previous build's dbt parse
         assert any("skipping parsing" in m for m in dbt_parse_messages(result.run_ids[0]))
-        assert _dbt_threads(result.run_ids[0]) == {"2"}
+        assert dbt_threads(result.run_ids[0]) == {"2"}
         assert (NEW_DAY in _daily_dates(warehouse)) is new_day_expected
         assert _build_sequences(warehouse) > {1}, "this refresh was incremental"
         # every build's grain tests passed, and each recorded it
@@ -168,7 +164,7 @@ def test_incremental_refreshes_equal_full_rebuilds(tmp_path, monkeypatch):
         shutil.copy(warehouse, full)
         if step == len(steps):
             rebuilt = refresh(landing, as_of, full, exports, write_exports=False, full_refresh=True)
-            assert _dbt_threads(rebuilt.run_ids[0]) == {"1"}
+            assert dbt_threads(rebuilt.run_ids[0]) == {"1"}
         else:
             _dbt_run(full, as_of, "--full-refresh")
         assert _build_sequences(full) == {1}, "--full-refresh rebuilt from scratch"

@@ -27,7 +27,7 @@ from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.faults import crash_point
 from orchestration.settings import ENV_AS_OF, ENV_WAREHOUSE
 from orchestration.spark import export_raw_to_parquet, write_spark_catalog
-from orchestration.warehouse import release, withdraw_release
+from orchestration.warehouse import connect, release, withdraw_release
 
 # dbt's message in a failure line is cut to this many characters (the rest is in its logs).
 DBT_MESSAGE_WIDTH = 240
@@ -107,8 +107,7 @@ def build_threads(warehouse_file: Path, full_refresh: bool) -> int | None:
     reports what is wrong with it. The caller holds the writer lock.
     """
     try:
-        con = duckdb.connect(str(warehouse_file), read_only=True)
-        try:
+        with connect(warehouse_file, read_only=True) as con:
             sizes = dict(
                 con.execute(
                     "select schema_name || '.' || table_name, estimated_size from duckdb_tables()"
@@ -116,8 +115,6 @@ def build_threads(warehouse_file: Path, full_refresh: bool) -> int | None:
                     " in ('raw.usage', 'main.stg_usage_history')"
                 ).fetchall()
             )
-        finally:
-            con.close()
     except duckdb.Error:
         return None
     from_scratch = full_refresh or "main.stg_usage_history" not in sizes
